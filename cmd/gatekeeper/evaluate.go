@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatekeeper-dev/gatekeeper/engine"
+	"github.com/gatekeeper-dev/gatekeeper/output"
+)
+
+type evaluateFlags struct {
+	runbook, env, gate, factsPath, now, cutoverAt, stepStartedAt, launchID, format, writeInput string
+	step                                                                                       int
+	policies                                                                                   []string
+}
+
+func newEvaluateCmd() *cobra.Command {
+	var f evaluateFlags
+	cmd := &cobra.Command{
+		Use:   "evaluate --runbook R --env E --gate G [--step PCT] --facts FILE",
+		Short: "Decide one gate from a facts file",
+		Long: `evaluate decides one gate of a launch. The facts file is a policy input as
+'gatekeeper collect' prints it (only its facts and launch times are used; the runbook always
+comes from --runbook). The decision is printed and the exit code says it: 0 go, 2 no-go or
+hold, 3 rollback, 6 rollback not verified (post-rollback gate), 1 could not decide.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			step := (*int)(nil)
+			if cmd.Flags().Changed("step") {
+				step = &f.step
+			}
+			rec, err := evaluate(cmd, f, step)
+			if err != nil {
+				return err
+			}
+			r, err := output.Get(f.format, output.Options{GitHubSummary: os.Getenv("GITHUB_STEP_SUMMARY")})
+			if err != nil {
+				return err
+			}
+			if err := r.Render(cmd.OutOrStdout(), rec); err != nil {
+				return fmt.Errorf("render: %w", err)
+			}
+			if code := rec.ExitCode(); code != engine.ExitGo {
+				return exitCode(code)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.runbook, "runbook", "", "runbook file (CUE, YAML or JSON)")
+	fl.StringVar(&f.env, "env", "", "environment: staging or production")
+	fl.StringVar(&f.gate, "gate", "", "gate: pre-cutover, post-deploy, post-smoke, canary, window, post-rollback")
+	fl.IntVar(&f.step, "step", 0, "canary step percent (canary gate only)")
+	fl.StringVar(&f.factsPath, "facts", "", "facts file: a policy input as 'gatekeeper collect' prints it")
+	fl.StringArrayVar(&f.policies, "policies", nil, "directory of extra Rego policies, loaded beside the built-ins (repeatable)")
+	fl.StringVar(&f.now, "now", "", "decision time, RFC 3339 (default: the facts file's now, else the wall clock)")
+	fl.StringVar(&f.cutoverAt, "cutover-at", "", "cutover time, RFC 3339 (default: the facts file's cutover_at)")
+	fl.StringVar(&f.stepStartedAt, "step-started-at", "", "time traffic shifted to this canary step (default: the facts file's)")
+	fl.StringVar(&f.launchID, "launch-id", "", "launch id (default service-version-environment)")
+	fl.StringVarP(&f.format, "output", "o", "text", "output format: text, json, junit or github")
+	fl.StringVar(&f.writeInput, "write-input", "", "also write the exact policy input to this file (for opa eval)")
+	for _, name := range []string{"runbook", "env", "gate"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+func evaluate(cmd *cobra.Command, f evaluateFlags, step *int) (*engine.Record, error) {
+	if _, err := output.Get(f.format, output.Options{}); err != nil {
+		return nil, err
+	}
+	gate, err := engine.ParseGate(f.gate)
+	if err != nil {
+		return nil, err
+	}
+	if f.factsPath == "" {
+		return nil, errors.New("--facts is required: live collection is not available in this version")
+	}
+	rb, err := engine.LoadRunbook(f.runbook)
+	if err != nil {
+		return nil, err
+	}
+	ff, err := engine.LoadFacts(f.factsPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFactsCoordinates(f, gate, step, ff); err != nil {
+		return nil, err
+	}
+	if step == nil && ff.Step != nil && gate == engine.Canary {
+		step = ff.Step
+	}
+	now, err := pickNow(f.now, ff.Now)
+	if err != nil {
+		return nil, err
+	}
+	in, err := engine.BuildInput(rb, engine.Params{
+		Gate: gate, Step: step, Environment: f.env, LaunchID: f.launchID, Now: now,
+		CutoverAt: firstNonEmpty(f.cutoverAt, ff.CutoverAt), StepStartedAt: firstNonEmpty(f.stepStartedAt, ff.StepStartedAt),
+	}, ff.Facts)
+	if err != nil {
+		return nil, err
+	}
+	if f.writeInput != "" {
+		if err := writeJSON(f.writeInput, in); err != nil {
+			return nil, err
+		}
+	}
+	ps, err := engine.LoadPolicies(cmd.Context(), f.policies...)
+	if err != nil {
+		return nil, err
+	}
+	return engine.Decide(cmd.Context(), ps, rb, in, "")
+}
+
+// checkFactsCoordinates refuses a facts file recorded for another gate, step or environment:
+// deciding one gate on another gate's facts would explain itself with the wrong evidence.
+func checkFactsCoordinates(f evaluateFlags, gate engine.Gate, step *int, ff *engine.FactsFile) error {
+	if ff.Gate != "" && ff.Gate != string(gate) {
+		return fmt.Errorf("%s: facts were collected for gate %q, not %q", f.factsPath, ff.Gate, gate)
+	}
+	if ff.Environment != "" && ff.Environment != f.env {
+		return fmt.Errorf("%s: facts were collected in environment %q, not %q", f.factsPath, ff.Environment, f.env)
+	}
+	if step != nil && ff.Step != nil && *ff.Step != *step {
+		return fmt.Errorf("%s: facts were collected for step %d, not %d", f.factsPath, *ff.Step, *step)
+	}
+	return nil
+}
+
+func pickNow(flag, fromFile string) (time.Time, error) {
+	s := firstNonEmpty(flag, fromFile)
+	if s == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("now %q: want an RFC 3339 time such as 2026-11-25T14:05:00Z", s)
+	}
+	return t, nil
+}
+
+// writeJSON writes v indented with sorted keys, creating the file anew.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,10 @@
+// Command gatekeeper decides launch-day go / no-go / rollback from declarative rules.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// FactsFile is a validated facts file: the policy input that
+// `evaluate --facts` decides on, or the facts half of it.
+type FactsFile struct {
+	Path          string         // file it was read from
+	Facts         map[string]any // keyed by fact name; numbers are float64
+	Gate          string
+	Step          *int
+	Environment   string
+	LaunchID      string
+	Now           string
+	CutoverAt     string
+	StepStartedAt string
+	Runbook       map[string]any // the runbook carried in the input, if any; not validated against #Runbook
+}
+
+// LoadFacts reads and validates a facts file (JSON) against #Facts. Problems
+// with the content are a *ValidationError; a file that cannot be read is
+// reported as the wrapped I/O error.
+func LoadFacts(path string) (*FactsFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read facts: %w", err)
+	}
+	return ParseFacts(path, data)
+}
+
+// ParseFacts validates data, read from path, against #Facts. JSON syntax
+// errors (including NaN or Infinity literals) and every schema problem are
+// reported with file:line:col in a *ValidationError.
+func ParseFacts(path string, data []byte) (ff *FactsFile, err error) {
+	defer func() {
+		// As in ParseRunbook: an evaluator crash must not take the CLI down.
+		if r := recover(); r != nil {
+			ff, err = nil, newValidationError(path, []Issue{{File: path, Line: 1, Col: 1, Msg: fmt.Sprintf("internal error while validating: %v", r)}})
+		}
+	}()
+	// Facts are machine-written JSON whatever the file is called: a facts
+	// file named .txt or from stdin must not be read as YAML or CUE.
+	name := path
+	if !strings.EqualFold(filepath.Ext(path), ".json") {
+		name = path + ".json"
+	}
+	c, err := newChecker(name, data, "#Facts")
+	if err != nil {
+		return nil, err
+	}
+	c.file = path
+	v, issues := c.run()
+	if len(issues) > 0 {
+		return nil, newValidationError(path, issues)
+	}
+	value, issues := c.export(v)
+	if len(issues) > 0 {
+		return nil, newValidationError(path, issues)
+	}
+	ff = &FactsFile{Path: path}
+	ff.Facts, _ = value["facts"].(map[string]any)
+	ff.Gate, _ = value["gate"].(string)
+	ff.Environment, _ = value["environment"].(string)
+	ff.LaunchID, _ = value["launch_id"].(string)
+	ff.Now, _ = value["now"].(string)
+	ff.CutoverAt, _ = value["cutover_at"].(string)
+	ff.StepStartedAt, _ = value["step_started_at"].(string)
+	ff.Runbook, _ = value["runbook"].(map[string]any)
+	if s, ok := value["step"].(float64); ok {
+		// The schema allows only integers 1..100 here.
+		step := int(s)
+		ff.Step = &step
+	}
+	if ff.Facts == nil {
+		ff.Facts = map[string]any{}
+	}
+	return ff, nil
+}

@@ -1,0 +1,5 @@
+package gatekeeper.gates.window
+
+findings contains f if {
+	f := {"rule": "team.broken"
+}
