@@ -23,8 +23,8 @@ FACTS=testdata/example/scenarios/healthy__window.json
 
 hyperfine --warmup 3 --runs "$RUNS" -N --export-json "$OUT/evaluate.json" \
   -n gatekeeper "$OUT/gatekeeper evaluate --runbook $RB --env production --gate window --facts $FACTS -o json" \
-  -n cue-vet "cue vet -c -d #Runbook schemas/runbook.cue $RB" \
-  -n opa-eval "opa eval --ignore *_test.rego -d policies -i $OUT/input.json data.gatekeeper.gates.window.decision"
+  -n cue-vet "cue vet -c -d '#Runbook' schemas/runbook.cue $RB" \
+  -n opa-eval "opa eval --ignore '*_test.rego' -d policies -i $OUT/input.json data.gatekeeper.gates.window.decision"
 
 python3 - "$OUT/evaluate.json" <<'PY'
 import json, sys
