@@ -6,10 +6,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // Input is DESIGN.md's policy input: the one contract every evaluator sees.
@@ -25,13 +29,94 @@ type Input struct {
 	Facts         map[string]any `json:"facts"`
 }
 
-// Map returns the input as generic JSON, the form digests and policies see.
+// Map returns the input as generic JSON, the form digests and policies see: what
+// encoding/json makes of it, as a copy that shares nothing with the input.
 func (in *Input) Map() (map[string]any, error) {
+	if m, ok := in.genericMap(); ok {
+		return m, nil
+	}
 	var m map[string]any
 	if _, err := jsonRoundTrip(in, &m); err != nil {
 		return nil, fmt.Errorf("input: %w", err)
 	}
 	return m, nil
+}
+
+// genericMap is Map without encoding and decoding 100 KB of JSON, for the usual input
+// whose runbook and facts hold only generic JSON values. It reports false for anything
+// encoding/json could render differently (other Go types, invalid UTF-8, non-finite
+// numbers); Map then takes the long way.
+func (in *Input) genericMap() (map[string]any, bool) {
+	m := make(map[string]any, 9)
+	for k, s := range map[string]string{"gate": string(in.Gate), "environment": in.Environment, "launch_id": in.LaunchID, "now": in.Now} {
+		if !utf8.ValidString(s) {
+			return nil, false
+		}
+		m[k] = s
+	}
+	for k, s := range map[string]string{"cutover_at": in.CutoverAt, "step_started_at": in.StepStartedAt} {
+		if s == "" {
+			continue // omitempty
+		}
+		if !utf8.ValidString(s) {
+			return nil, false
+		}
+		m[k] = s
+	}
+	if in.Step != nil {
+		m["step"] = float64(*in.Step)
+	}
+	for k, v := range map[string]map[string]any{"runbook": in.Runbook, "facts": in.Facts} {
+		if v == nil {
+			m[k] = nil
+			continue
+		}
+		c, ok := genericCopy(v)
+		if !ok {
+			return nil, false
+		}
+		m[k] = c
+	}
+	return m, true
+}
+
+// genericCopy deep-copies generic JSON (maps, slices, strings, finite float64, int, bool,
+// nil) as a JSON round trip would, with int as float64; false for anything else.
+func genericCopy(v any) (any, bool) {
+	switch x := v.(type) {
+	case nil, bool:
+		return x, true
+	case string:
+		return x, utf8.ValidString(x)
+	case float64:
+		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	case int:
+		return float64(x), x <= maxSafe && x >= -maxSafe
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if !utf8.ValidString(k) {
+				return nil, false
+			}
+			c, ok := genericCopy(e)
+			if !ok {
+				return nil, false
+			}
+			out[k] = c
+		}
+		return out, true
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			c, ok := genericCopy(e)
+			if !ok {
+				return nil, false
+			}
+			out[i] = c
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // Params are the launch coordinates of one decision; the CLI fills them from flags.
@@ -111,14 +196,65 @@ func Decide(ctx context.Context, ps *PolicySet, rb *Runbook, in *Input, prev str
 	if err != nil {
 		return nil, err
 	}
+	// The input digest does not depend on the decision: compute it meanwhile.
+	type digest struct {
+		d   string
+		err error
+	}
+	dc := make(chan digest, 1)
+	go func() {
+		d, err := Digest(m)
+		dc <- digest{d, err}
+	}()
 	res, err := ps.Evaluate(ctx, in.Gate, m)
+	dg := <-dc
 	if err != nil {
 		return nil, err
 	}
-	inputDigest, err := Digest(m)
+	if dg.err != nil {
+		return nil, fmt.Errorf("digest input: %w", dg.err)
+	}
+	return record(ps, rb, in, res, dg.d, prev), nil
+}
+
+// PreparedInput is a policy input converted for evaluation, with its digest: all a
+// decision needs besides the policies, so a caller can prepare it while they compile.
+type PreparedInput struct {
+	in     *Input
+	value  ast.Value
+	digest string
+}
+
+// PrepareInput converts the input for evaluation and digests it.
+func PrepareInput(in *Input) (*PreparedInput, error) {
+	m, err := in.Map()
+	if err != nil {
+		return nil, err
+	}
+	v, err := inputValue(m)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s: input: %w", in.Gate, err)
+	}
+	d, err := Digest(m)
 	if err != nil {
 		return nil, fmt.Errorf("digest input: %w", err)
 	}
+	return &PreparedInput{in: in, value: v, digest: d}, nil
+}
+
+// Digest is the input digest of the decision record.
+func (p *PreparedInput) Digest() string { return p.digest }
+
+// DecidePrepared is Decide for an input prepared with PrepareInput.
+func DecidePrepared(ctx context.Context, ps *PolicySet, rb *Runbook, pin *PreparedInput, prev string) (*Record, error) {
+	res, err := ps.evaluate(ctx, pin.in.Gate, pin.value)
+	if err != nil {
+		return nil, err
+	}
+	return record(ps, rb, pin.in, res, pin.digest, prev), nil
+}
+
+func record(ps *PolicySet, rb *Runbook, in *Input, res Result, inputDigest, prev string) *Record {
 	rec := &Record{
 		LaunchID: in.LaunchID, Environment: in.Environment, Gate: in.Gate, Step: in.Step,
 		Decision: res.Decision, Complete: res.Complete, Checks: res.Checks, Warnings: res.Warnings,
@@ -127,7 +263,7 @@ func Decide(ctx context.Context, ps *PolicySet, rb *Runbook, in *Input, prev str
 		GatekeeperVersion: Version(), Prev: prev,
 	}
 	rec.DecisionID = decisionID(prev, inputDigest, ps.Digest())
-	return rec, nil
+	return rec
 }
 
 // decisionID is derived, not random, so the same input decides byte for byte the same record.

@@ -22,21 +22,35 @@ type FactsFile struct {
 	Runbook       map[string]any // the runbook carried in the input, if any; not validated against #Runbook
 }
 
+// fastFacts lets ParseFacts validate well-formed JSON without a syntax tree (see
+// factsjson.go); tests turn it off to compare both ways.
+var fastFacts = true
+
 // LoadFacts reads and validates a facts file (JSON) against #Facts. Problems
 // with the content are a *ValidationError; a file that cannot be read is
 // reported as the wrapped I/O error.
 func LoadFacts(path string) (*FactsFile, error) {
+	return (*Validator)(nil).LoadFacts(path)
+}
+
+// LoadFacts is LoadFacts with the Validator's schemas.
+func (vd *Validator) LoadFacts(path string) (*FactsFile, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read facts: %w", err)
 	}
-	return ParseFacts(path, data)
+	return vd.ParseFacts(path, data)
 }
 
 // ParseFacts validates data, read from path, against #Facts. JSON syntax
 // errors (including NaN or Infinity literals) and every schema problem are
 // reported with file:line:col in a *ValidationError.
-func ParseFacts(path string, data []byte) (ff *FactsFile, err error) {
+func ParseFacts(path string, data []byte) (*FactsFile, error) {
+	return (*Validator)(nil).ParseFacts(path, data)
+}
+
+// ParseFacts is ParseFacts with the Validator's schemas.
+func (vd *Validator) ParseFacts(path string, data []byte) (ff *FactsFile, err error) {
 	defer func() {
 		// As in ParseRunbook: an evaluator crash must not take the CLI down.
 		if r := recover(); r != nil {
@@ -49,18 +63,29 @@ func ParseFacts(path string, data []byte) (ff *FactsFile, err error) {
 	if !strings.EqualFold(filepath.Ext(path), ".json") {
 		name = path + ".json"
 	}
-	c, err := newChecker(name, data, "#Facts")
+	c, err := newChecker(vd, name, data, "#Facts")
 	if err != nil {
 		return nil, err
 	}
 	c.file = path
+	c.fast = fastFacts
 	v, issues := c.run()
 	if len(issues) > 0 {
 		return nil, newValidationError(path, issues)
 	}
-	value, issues := c.export(v)
-	if len(issues) > 0 {
-		return nil, newValidationError(path, issues)
+	// #Facts has no defaults: what it accepted is the file itself.
+	value, ok := c.decodedValue()
+	if !ok {
+		if c.root == nil {
+			// Validated without a syntax tree: again with one, to locate the problem.
+			c.fast = false
+			if v, issues = c.run(); len(issues) > 0 {
+				return nil, newValidationError(path, issues)
+			}
+		}
+		if value, issues = c.export(v); len(issues) > 0 {
+			return nil, newValidationError(path, issues)
+		}
 	}
 	ff = &FactsFile{Path: path}
 	ff.Facts, _ = value["facts"].(map[string]any)

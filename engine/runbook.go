@@ -308,16 +308,40 @@ func (r *Runbook) VerifySignoff() error {
 // (.cue, .yaml/.yml, .json). Problems with the content are a *ValidationError;
 // a file that cannot be read is reported as the wrapped I/O error.
 func LoadRunbook(path string) (*Runbook, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read runbook: %w", err)
-	}
-	return ParseRunbook(path, data)
+	return (*Validator)(nil).LoadRunbook(path)
 }
 
 // ParseRunbook validates data, read from path, against #Runbook and
 // normalizes it. Every problem is reported at once in a *ValidationError.
-func ParseRunbook(path string, data []byte) (rb *Runbook, err error) {
+func ParseRunbook(path string, data []byte) (*Runbook, error) {
+	return (*Validator)(nil).ParseRunbook(path, data)
+}
+
+// Validator validates runbooks and facts files against one compilation of the
+// embedded schemas: compiling them costs about as much as validating a
+// runbook, so a caller that loads both, as evaluate does, compiles them once.
+// A Validator is not safe for concurrent use; the nil *Validator compiles the
+// schemas afresh for every file, as LoadRunbook and LoadFacts do.
+type Validator struct {
+	ctx    *cue.Context
+	schema cue.Value
+	err    error
+}
+
+// NewValidator returns a Validator; the schemas are compiled on first use.
+func NewValidator() *Validator { return &Validator{} }
+
+// LoadRunbook is LoadRunbook with the Validator's schemas.
+func (vd *Validator) LoadRunbook(path string) (*Runbook, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read runbook: %w", err)
+	}
+	return vd.ParseRunbook(path, data)
+}
+
+// ParseRunbook is ParseRunbook with the Validator's schemas.
+func (vd *Validator) ParseRunbook(path string, data []byte) (rb *Runbook, err error) {
 	defer func() {
 		// The CUE evaluator is a large dependency; a crash on odd input
 		// must still come out as an error, never take the CLI down.
@@ -325,7 +349,7 @@ func ParseRunbook(path string, data []byte) (rb *Runbook, err error) {
 			rb, err = nil, newValidationError(path, []Issue{{File: path, Line: 1, Col: 1, Msg: fmt.Sprintf("internal error while validating: %v", r)}})
 		}
 	}()
-	c, err := newChecker(path, data, "#Runbook")
+	c, err := newChecker(vd, path, data, "#Runbook")
 	if err != nil {
 		return nil, err
 	}
@@ -367,9 +391,15 @@ type checker struct {
 	defSel string
 	ctx    *cue.Context
 	root   ast.Node // the parsed input, never modified
+	// fast lets run validate well-formed JSON without building a syntax tree (see
+	// factsjson.go); root then stays nil unless the input is rejected.
+	fast bool
+	// decoded is a JSON input as read by run (numbers as json.Number, or as decodeJSON
+	// gives them): once CUE accepts the input, it is the input's value without an export.
+	decoded any
 }
 
-func newChecker(file string, data []byte, def string) (*checker, error) {
+func newChecker(v *Validator, file string, data []byte, def string) (*checker, error) {
 	c := &checker{file: file, data: data, defSel: def}
 	switch strings.ToLower(filepath.Ext(file)) {
 	case ".yaml", ".yml":
@@ -382,10 +412,23 @@ func newChecker(file string, data []byte, def string) (*checker, error) {
 		return nil, newValidationError(file, []Issue{{File: file, Line: 1, Col: 1,
 			Msg: fmt.Sprintf("unsupported file type %q: expected .cue, .yaml, .yml or .json", filepath.Ext(file))}})
 	}
-	c.ctx = cuecontext.New()
-	schema, err := compileSchemas(c.ctx)
-	if err != nil {
-		return nil, err
+	var schema cue.Value
+	if v == nil {
+		c.ctx = cuecontext.New()
+		s, err := compileSchemas(c.ctx, schemaFiles[def]...)
+		if err != nil {
+			return nil, err
+		}
+		schema = s
+	} else {
+		if v.ctx == nil {
+			v.ctx = cuecontext.New()
+			v.schema, v.err = compileSchemas(v.ctx)
+		}
+		if v.err != nil {
+			return nil, v.err
+		}
+		c.ctx, schema = v.ctx, v.schema
 	}
 	c.def = schema.LookupPath(cue.ParsePath(def))
 	if !c.def.Exists() {
@@ -394,16 +437,20 @@ func newChecker(file string, data []byte, def string) (*checker, error) {
 	return c, nil
 }
 
-// compileSchemas builds the embedded schemas package. Each call gets its own
-// cue.Context, which is not safe for concurrent use.
-func compileSchemas(ctx *cue.Context) (cue.Value, error) {
+// schemaFiles names the files a definition needs, as `cue vet` is given them; others get
+// the whole package. #Runbook stands alone: compiling #Facts beside it would only cost time.
+var schemaFiles = map[string][]string{"#Runbook": {"runbook.cue"}}
+
+// compileSchemas builds the embedded schemas package, or only the named files of it.
+// Each call gets its own cue.Context, which is not safe for concurrent use.
+func compileSchemas(ctx *cue.Context, only ...string) (cue.Value, error) {
 	inst := build.NewContext().NewInstance("schemas", nil)
 	entries, err := fs.ReadDir(schemas.FS, ".")
 	if err != nil {
 		return cue.Value{}, fmt.Errorf("compile schemas: %w", err)
 	}
 	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".cue") {
+		if !strings.HasSuffix(e.Name(), ".cue") || len(only) > 0 && !slices.Contains(only, e.Name()) {
 			continue
 		}
 		src, err := fs.ReadFile(schemas.FS, e.Name())
@@ -464,9 +511,16 @@ const maxRounds = 8
 // echoes of what was already reported and are dropped.
 func (c *checker) run() (cue.Value, []Issue) {
 	if c.format == "json" {
-		if is := jsonSyntax(c.file, c.data); is != nil {
+		if c.fast {
+			if v, ok := c.runFast(); ok {
+				return v, nil
+			}
+		}
+		v, is := jsonSyntax(c.file, c.data)
+		if is != nil {
 			return cue.Value{}, []Issue{*is}
 		}
+		c.decoded = v
 	}
 	root, err := c.parse()
 	if err != nil {
@@ -549,6 +603,29 @@ func (c *checker) run() (cue.Value, []Issue) {
 		return cue.Value{}, underUnknown(issues)
 	}
 	return first, nil
+}
+
+// runFast validates JSON read by decodeJSON and encoded straight into a CUE value, and
+// reports false for anything but an accepted object; run then validates it again the usual
+// way, for located error messages.
+func (c *checker) runFast() (cue.Value, bool) {
+	tree, ok := decodeJSON(c.data)
+	if !ok {
+		return cue.Value{}, false
+	}
+	if _, ok := tree.(map[string]any); !ok {
+		return cue.Value{}, false
+	}
+	data := c.ctx.Encode(tree)
+	if data.Err() != nil {
+		return cue.Value{}, false
+	}
+	v := c.def.Unify(data)
+	if err := v.Validate(cue.Concrete(true), cue.Final()); err != nil {
+		return cue.Value{}, false
+	}
+	c.decoded = tree
+	return v, true
 }
 
 // splitOuter separates errors whose path lies above another error's path.
@@ -804,8 +881,9 @@ func (c *checker) duplicateKeys(n ast.Node, path []string, out []Issue) []Issue 
 }
 
 // jsonSyntax reports the first JSON syntax error with its line and column;
-// NaN and Infinity literals are not JSON and are reported here.
-func jsonSyntax(file string, data []byte) *Issue {
+// NaN and Infinity literals are not JSON and are reported here. Otherwise it
+// returns the decoded value, with numbers as json.Number.
+func jsonSyntax(file string, data []byte) (any, *Issue) {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
 	var v any
@@ -814,9 +892,9 @@ func jsonSyntax(file string, data []byte) *Issue {
 		rest := data[d.InputOffset():]
 		if trimmed := bytes.TrimLeft(rest, " \t\r\n"); len(trimmed) > 0 {
 			line, col := lineCol(data, len(data)-len(trimmed))
-			return &Issue{File: file, Line: line, Col: col, Msg: "invalid JSON: unexpected data after the top-level value"}
+			return nil, &Issue{File: file, Line: line, Col: col, Msg: "invalid JSON: unexpected data after the top-level value"}
 		}
-		return nil
+		return v, nil
 	}
 	off := len(data)
 	if se, ok := err.(*json.SyntaxError); ok {
@@ -827,7 +905,7 @@ func jsonSyntax(file string, data []byte) *Issue {
 	if err.Error() == "unexpected EOF" || err.Error() == "EOF" {
 		msg = "unexpected end of JSON input"
 	}
-	return &Issue{File: file, Line: line, Col: col, Msg: "invalid JSON: " + msg}
+	return nil, &Issue{File: file, Line: line, Col: col, Msg: "invalid JSON: " + msg}
 }
 
 // lineCol converts a byte offset into a 1-based line and column (in bytes,
@@ -865,6 +943,23 @@ func (c *checker) export(v cue.Value) (map[string]any, []Issue) {
 		return nil, issues
 	}
 	return m, nil
+}
+
+// decodedValue returns a JSON input that CUE accepted as generic JSON with
+// float64 numbers, read from the input itself: for a schema that adds no
+// values (no defaults), that is what export returns, without its cost. It
+// reports false when the input is not an object or holds a number a double
+// cannot; export then reports it.
+func (c *checker) decodedValue() (map[string]any, bool) {
+	m, ok := c.decoded.(map[string]any)
+	c.decoded = nil // converted in place: not to be used twice
+	if !ok {
+		return nil, false
+	}
+	if _, ok := jsonFloats(m); !ok {
+		return nil, false
+	}
+	return m, true
 }
 
 // floats replaces json.Number by float64, the number type policies and

@@ -2,34 +2,39 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatekeeper-dev/gatekeeper/engine"
+	"github.com/gatekeeper-dev/gatekeeper/live"
 	"github.com/gatekeeper-dev/gatekeeper/output"
 )
 
 type evaluateFlags struct {
-	runbook, env, gate, factsPath, now, cutoverAt, stepStartedAt, launchID, format, writeInput string
-	step                                                                                       int
-	policies                                                                                   []string
+	runbook, env, gate, factsPath, now, cutoverAt, stepStartedAt, launchID, format, writeInput, baseline string
+	step                                                                                                 int
+	policies                                                                                             []string
+	deadline                                                                                             time.Duration
 }
 
 func newEvaluateCmd() *cobra.Command {
 	var f evaluateFlags
 	cmd := &cobra.Command{
-		Use:   "evaluate --runbook R --env E --gate G [--step PCT] --facts FILE",
-		Short: "Decide one gate from a facts file",
-		Long: `evaluate decides one gate of a launch. The facts file is a policy input as
+		Use:   "evaluate --runbook R --env E --gate G [--step PCT] [--facts FILE]",
+		Short: "Decide one gate, live or from a facts file",
+		Long: `evaluate decides one gate of a launch. With --facts it decides from a policy input as
 'gatekeeper collect' prints it (only its facts and launch times are used; the runbook always
-comes from --runbook). The decision is printed and the exit code says it: 0 go, 2 no-go or
-hold, 3 rollback, 6 rollback not verified (post-rollback gate), 1 could not decide.`,
+comes from --runbook); without, it collects the facts live from the runbook's environment
+first, exactly as 'collect' does. The decision is printed and the exit code says it: 0 go,
+2 no-go or hold, 3 rollback, 6 rollback not verified (post-rollback gate), 1 could not decide.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			defer lessGC()()
 			step := (*int)(nil)
 			if cmd.Flags().Changed("step") {
 				step = &f.step
@@ -64,6 +69,8 @@ hold, 3 rollback, 6 rollback not verified (post-rollback gate), 1 could not deci
 	fl.StringVar(&f.launchID, "launch-id", "", "launch id (default service-version-environment)")
 	fl.StringVarP(&f.format, "output", "o", "text", "output format: text, json, junit or github")
 	fl.StringVar(&f.writeInput, "write-input", "", "also write the exact policy input to this file (for opa eval)")
+	fl.StringVar(&f.baseline, "baseline", "", "live only: facts collected at pre-cutover, whose integrity fact is the data-integrity baseline")
+	fl.DurationVar(&f.deadline, "deadline", live.DefaultDeadline, "live only: overall collection deadline")
 	for _, name := range []string{"runbook", "env", "gate"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
@@ -79,13 +86,27 @@ func evaluate(cmd *cobra.Command, f evaluateFlags, step *int) (*engine.Record, e
 		return nil, err
 	}
 	if f.factsPath == "" {
-		return nil, errors.New("--facts is required: live collection is not available in this version")
+		return evaluateLive(cmd, f, gate)
 	}
-	rb, err := engine.LoadRunbook(f.runbook)
+	// The policies compile while the runbook and the facts are validated (one after the
+	// other: they share one compilation of the schemas) and the input is prepared. Errors
+	// are reported in this order, as if everything had run one step after the other.
+	ctx := cmd.Context()
+	type loaded struct {
+		ps  *engine.PolicySet
+		err error
+	}
+	polc := make(chan loaded, 1)
+	go func() {
+		ps, err := engine.LoadGatePolicies(ctx, gate, f.policies...)
+		polc <- loaded{ps, err}
+	}()
+	schemas := engine.NewValidator()
+	rb, err := schemas.LoadRunbook(f.runbook)
 	if err != nil {
 		return nil, err
 	}
-	ff, err := engine.LoadFacts(f.factsPath)
+	ff, err := schemas.LoadFacts(f.factsPath)
 	if err != nil {
 		return nil, err
 	}
@@ -111,12 +132,75 @@ func evaluate(cmd *cobra.Command, f evaluateFlags, step *int) (*engine.Record, e
 			return nil, err
 		}
 	}
-	ps, err := engine.LoadPolicies(cmd.Context(), f.policies...)
+	pin, pinErr := engine.PrepareInput(in)
+	pl := <-polc
+	if pl.err != nil {
+		return nil, pl.err
+	}
+	if pinErr != nil {
+		return nil, pinErr
+	}
+	return engine.DecidePrepared(ctx, pl.ps, rb, pin, "")
+}
+
+// evaluateLive collects the gate's facts from the live systems, then decides on them.
+func evaluateLive(cmd *cobra.Command, f evaluateFlags, gate engine.Gate) (*engine.Record, error) {
+	ctx := cmd.Context()
+	rb, in, err := gatherLive(ctx, cmd, liveFlags{
+		runbook: f.runbook, env: f.env, gate: f.gate, now: f.now, cutoverAt: f.cutoverAt,
+		stepStartedAt: f.stepStartedAt, launchID: f.launchID, baseline: f.baseline, step: f.step, deadline: f.deadline,
+	})
 	if err != nil {
 		return nil, err
 	}
-	return engine.Decide(cmd.Context(), ps, rb, in, "")
+	if f.writeInput != "" {
+		if err := writeJSON(f.writeInput, in); err != nil {
+			return nil, err
+		}
+	}
+	ps, err := engine.LoadGatePolicies(ctx, gate, f.policies...)
+	if err != nil {
+		return nil, err
+	}
+	return engine.Decide(ctx, ps, rb, in, "")
 }
+
+// lessGC turns garbage collection off while a decision is made, unless GOGC says
+// otherwise, and returns the function that turns it back on. A decision is one burst of
+// allocation (about 40 MB for the example launch) shortly before the process exits:
+// collecting meanwhile costs about a third of its CPU time and frees memory nothing
+// reuses. The memory limit still starts the collector for an unusually large input.
+// Calls may nest or overlap (tests run commands in process); the last one out restores.
+func lessGC() func() {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	gc.Lock()
+	defer gc.Unlock()
+	if gc.depth == 0 {
+		gc.percent = debug.SetGCPercent(-1)
+		gc.limit = debug.SetMemoryLimit(evaluateMemoryLimit)
+	}
+	gc.depth++
+	return func() {
+		gc.Lock()
+		defer gc.Unlock()
+		if gc.depth--; gc.depth == 0 {
+			debug.SetMemoryLimit(gc.limit)
+			debug.SetGCPercent(gc.percent)
+		}
+	}
+}
+
+var gc struct {
+	sync.Mutex
+	depth   int
+	percent int
+	limit   int64
+}
+
+// evaluateMemoryLimit is the heap a decision may grow to before the collector runs.
+const evaluateMemoryLimit = 512 << 20
 
 // checkFactsCoordinates refuses a facts file recorded for another gate, step or environment:
 // deciding one gate on another gate's facts would explain itself with the wrong evidence.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,9 +34,9 @@ runbook without its signoff block; the rest of the runbook must be valid for it.
 				return err
 			}
 			s := rb.Spec
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: %s %s (%s), %s, window %s, signed off by %d at %s, digest %s\n",
-				rb.Path, s.Service, s.Release.Version, shortSHA(s.Release.Commit), strategySummary(rb), s.Window.Duration,
-				len(s.Signoff.By), s.Signoff.At, rb.SignoffDigest)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: %s %s (%s), %s, window %s, commander %s, signed off by %s at %s\n",
+				rb.Path, s.Service, s.Release.Version, shortSHA(s.Release.Commit), strategySummary(rb), minutes(s.Window.Duration),
+				s.Commander, strings.Join(s.Signoff.By, ", "), s.Signoff.At.UTC().Format(time.RFC3339))
 			return err
 		},
 	}
@@ -63,4 +65,12 @@ func strategySummary(rb *engine.Runbook) string {
 		out += fmt.Sprintf("%s%d%%", sep, step.Percent)
 	}
 	return out
+}
+
+// minutes prints a duration the way runbooks write windows: 60m, not 1h0m0s.
+func minutes(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	}
+	return d.String()
 }

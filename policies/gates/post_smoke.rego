@@ -263,7 +263,7 @@ _traffic := lib.unknown(lib.problem("traffic"), _traffic_evidence) if {
 	not lib.usable("traffic")
 } else := lib.unknown(sprintf("fact traffic.value %v is not a finite number (NaN: no data)", [lib.fact(["traffic", "value"])]), _traffic_evidence) if {
 	not lib.num(lib.fact(["traffic", "value"]))
-} else := lib.pass(sprintf("%v requests/s", [lib.num(input.facts.traffic.value)]), {"observed": lib.num(input.facts.traffic.value), "threshold": 0}) if {
+} else := lib.pass(sprintf("%v requests from the new version", [lib.num(input.facts.traffic.value)]), {"observed": lib.num(input.facts.traffic.value), "threshold": 0}) if {
 	lib.num(input.facts.traffic.value) > 0
 } else := lib.fail("no-go", sprintf("no traffic from the new version (%v)", [lib.num(input.facts.traffic.value)]), {"observed": lib.num(input.facts.traffic.value), "threshold": 0}) if {
 	lib.num(input.facts.traffic.value) <= 0

@@ -73,7 +73,18 @@ _uat_evidence := {
 		"image": lib.fact(["uat", "approved", "image"]),
 		"version": lib.fact(["uat", "approved", "version"]),
 		"result": lib.fact(["uat", "result"]),
+		"format": lib.fact(["uat", "format"]),
 	},
+}
+
+# A UAT record must say PASSED. The UAT environment's version endpoint (when the runbook
+# names it as the source) approves by serving the build: it reports ENDPOINT.
+_uat_result_accepted if input.facts.uat.result == "PASSED"
+
+_uat_result_accepted if {
+	input.facts.uat.result == "ENDPOINT"
+	input.facts.uat.format == "endpoint"
+	is_object(input.runbook.uat.endpoint)
 }
 
 _uat_build := lib.unknown(lib.problem("uat"), _uat_evidence) if {
@@ -81,7 +92,7 @@ _uat_build := lib.unknown(lib.problem("uat"), _uat_evidence) if {
 } else := lib.unknown("fact uat.result is missing", _uat_evidence) if {
 	not lib.non_empty_string(_uat_evidence.observed.result)
 } else := lib.fail("no-go", sprintf("fact uat.result is %v, not PASSED", [_uat_evidence.observed.result]), _uat_evidence) if {
-	_uat_evidence.observed.result != "PASSED"
+	not _uat_result_accepted
 } else := lib.unknown("fact uat.approved.commit is missing", _uat_evidence) if {
 	not lib.non_empty_string(_uat_evidence.observed.commit)
 } else := lib.unknown("runbook release.commit is missing", _uat_evidence) if {
@@ -98,7 +109,7 @@ _uat_build := lib.unknown(lib.problem("uat"), _uat_evidence) if {
 	not _uat_evidence.observed.version in {null, ""}
 	_uat_evidence.observed.version != _uat_evidence.expected.version
 } else := lib.pass(sprintf("UAT passed commit %v, image %v", [_uat_evidence.expected.commit, lib.image_digest(_uat_evidence.expected.image)]), _uat_evidence) if {
-	_uat_evidence.observed.result == "PASSED"
+	_uat_result_accepted
 	lib.commit_match(_uat_evidence.observed.commit, _uat_evidence.expected.commit)
 	lib.image_digest(_uat_evidence.observed.image) == lib.image_digest(_uat_evidence.expected.image)
 } else := lib.unknown("the UAT record does not show the release build", _uat_evidence)

@@ -297,3 +297,29 @@ test_user_rollback_finding_is_no_go_before_cutover if {
 	g.decision == "no-go"
 	[c | some c in g.checks; c.rule == "custom.x"][0].outcome == "no-go"
 }
+
+# The UAT environment's version endpoint approves by serving the build, when the runbook
+# names it as the UAT source; a record saying ENDPOINT does not.
+_endpoint_uat := fx.set_fact(
+	fx.with_path(json.remove(_in, ["runbook/uat/record"]), "runbook/uat/endpoint", {"url": "https://uat.shop.example.com/version", "commit_path": "commit"}),
+	"uat", {"result": "ENDPOINT", "format": "endpoint"},
+)
+
+test_uat_endpoint_source_approves if {
+	_check(_endpoint_uat, "pre_cutover.uat_build").status == "pass"
+}
+
+test_uat_endpoint_result_needs_endpoint_source if {
+	inp := fx.set_fact(_in, "uat", {"result": "ENDPOINT", "format": "endpoint"})
+	_check(inp, "pre_cutover.uat_build").status == "fail"
+}
+
+test_uat_endpoint_result_needs_endpoint_format if {
+	inp := fx.set_fact(_endpoint_uat, "uat", {"format": "in-toto"})
+	_check(inp, "pre_cutover.uat_build").status == "fail"
+}
+
+test_uat_bare_image_digest_matches if {
+	inp := fx.set_fact(_in, "uat", {"approved": object.union(_in.facts.uat.approved, {"image": "sha256:d7bdd545f09d8a73c2b990337c8211d708a04ccd9748627685e4fc79cc038039"})})
+	_check(inp, "pre_cutover.uat_build").status == "pass"
+}

@@ -657,3 +657,15 @@ test_messages_say_when_a_requirement_is_not_met if {
 	startswith(_check(inp, "window.integrity").message, "No new data-integrity violations (not met): ")
 	startswith(_check(_unknown_rate, _rule).message, "Error rate not sustained above its maximum (unknown): ")
 }
+
+# A runbook that tracks no migrations: the collector reports tool "none" and no dirty flag.
+test_integrity_without_migrations_is_clean if {
+	base := fx.with_path(_in, "runbook/environments/production/database/migrations", "none")
+	inp := fx.with_path(base, "facts/integrity/migrations", {"tool": "none"})
+	_check(inp, "window.integrity").status == "pass"
+}
+
+test_integrity_tool_none_but_runbook_tracks_migrations_is_unknown if {
+	inp := fx.with_path(_in, "facts/integrity/migrations", {"tool": "none"})
+	_check(inp, "window.integrity").status == "unknown"
+}

@@ -15,24 +15,36 @@ checks(findings, required) := [c |
 	c := x[2]
 ]
 
-_keyed_checks(findings, required) := {[k.rule, k.message, k] | some f in findings; k := _check(f)} | {[k.rule, k.message, k] |
-	some r in required
-	not _has_finding(findings, r)
-	k := _check({
-		"rule": r,
-		"status": "unknown",
-		"severity": "no-go",
-		"message": sprintf("%s: required rule produced no finding (a fact or runbook path it reads is missing, renamed or malformed)", [r]),
-		"evidence": {},
-	})
+_keyed_checks(findings, required) := found | missing if {
+	found := {[k.rule, k.message, k] | some f in findings; k := _check(f)}
+	rules := {x[0] | some x in found}
+	missing := {[k.rule, k.message, k] |
+		some r in required
+		not r in rules
+		k := _check({
+			"rule": r,
+			"status": "unknown",
+			"severity": "no-go",
+			"message": sprintf("%s: required rule produced no finding (a fact or runbook path it reads is missing, renamed or malformed)", [r]),
+			"evidence": {},
+		})
+	}
 }
 
-_has_finding(findings, r) if {
-	some f in findings
-	_rule(f) == r
-}
-
+# A well-formed passing finding is by far the most common: it is taken as it is.
 _check(f) := {
+	"rule": f.rule,
+	"outcome": "go",
+	"status": "pass",
+	"message": f.message,
+	"evidence": f.evidence,
+} if {
+	f.status == "pass"
+	is_string(f.rule)
+	trim_space(f.rule) != ""
+	is_string(f.message)
+	is_object(f.evidence)
+} else := {
 	"rule": rule,
 	"outcome": _outcome(rule, status, _severity(f)),
 	"status": status,

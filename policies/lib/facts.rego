@@ -119,13 +119,19 @@ usable(name) if {
 # custom_usable(name) is usable() for a user fact under input.facts.custom.
 custom_usable(name) if fact_usable(_custom[name])
 
-# fact_usable applies the freshness rules to any fact object.
+# fact_usable applies the freshness rules to any fact object. (time_ns, duration_ns and
+# has_error are spelled out: this runs for every fact a gate reads.)
 fact_usable(f) if {
 	is_object(f)
-	not has_error(f)
-	at := time_ns(f.collected_at)
+	object.get(f, "error", null) in {"", null}
+	is_string(f.collected_at)
+	regex.match(_rfc3339_re, f.collected_at)
+	at := time.parse_rfc3339_ns(f.collected_at)
 	at <= now_ns
-	now_ns - at <= duration_ns(_max_age[f.source])
+	max_age := _max_age[f.source]
+	is_string(max_age)
+	regex.match(_duration_re, max_age)
+	now_ns - at <= time.parse_duration_ns(max_age)
 }
 
 has_error(f) if {

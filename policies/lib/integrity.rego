@@ -69,7 +69,12 @@ _new_severity := "no-go" if {
 	input.runbook.criteria.data_integrity.rollback_on_new == false
 } else := "rollback"
 
-_dirty := fact(["integrity", "migrations", "dirty"])
+# A runbook that tracks no migrations (tool "none") has nothing half-applied; every other
+# tool must report dirty explicitly.
+_dirty := false if {
+	fact(["integrity", "migrations", "tool"]) == "none"
+	input.runbook.environments[input.environment].database.migrations in {null, "none"}
+} else := fact(["integrity", "migrations", "dirty"])
 
 _integrity_evidence := {
 	"checks": _integrity_counts,

@@ -86,10 +86,10 @@ sustained(name, threshold, clip_ns) := unknown(problem(name), {}) if {
 	not is_array(fact([name, "samples"]))
 } else := _assess(name, input.facts[name].samples, sustained_window(clip_ns), threshold)
 
-_assess(name, samples, w, threshold) := _verdict(name, pts, present, present / w.expected, threshold, {
+_assess(name, samples, w, threshold) := _verdict(name, present, present / w.expected, threshold, _breached(pts, finite, threshold), {
 	"observed": _latest(pts),
-	"max": _extreme(pts, 1),
-	"min": _extreme(pts, -1),
+	"max": _max(pts, finite),
+	"min": _min(pts, finite),
 	"threshold": threshold,
 	"coverage": round((present / w.expected) * 10000) / 10000,
 	"coverage_required": coverage_ratio,
@@ -98,48 +98,78 @@ _assess(name, samples, w, threshold) := _verdict(name, pts, present, present / w
 	"window_start": rfc3339(w.start),
 	"window_end": rfc3339(w.end),
 }) if {
-	pts := sort([[p.t, p] |
-		some s in samples
-		p := point(s)
-		p.t >= w.start
-		p.t <= w.end
-	])
+	pts := _window_points(samples, w)
 	present := count({x[0] | some x in pts})
+	finite := [x[2] | some x in pts; x[1] == 0]
 }
 
-_verdict(name, pts, present, coverage, threshold, ev) := unknown(sprintf("no sample of fact %s in the window (empty series or NaN: no traffic)", [name]), ev) if {
+# _window_points(samples, w): the samples in the window as sorted [t, inf, v] tuples, as
+# point(s) describes them ([t, point(s)] pairs sort in the same order), without a call per
+# sample.
+_window_points(samples, w) := sort(_classified(raw)) if {
+	# [t, v] of the well-formed samples ([number, value]) in the window
+	raw := [[t, v] |
+		some [s, v] in samples
+		is_number(s)
+		t := s * _ns_per_s
+		t >= w.start
+		t <= w.end
+	]
+}
+
+# A series usually holds decimal strings only: one match over all of them then stands for
+# one per sample. (A comma inside a value would split it in two: the count rules that out.)
+_classified(raw) := [[t, 0, to_number(v)] | some [t, v] in raw] if {
+	values := [v | some [_, v] in raw; is_string(v)]
+	count(values) == count(raw)
+	joined := concat(",", values)
+	regex.match(_numbers_re, joined)
+	count(split(joined, ",")) == count(values)
+} else := [[t, p.inf, p.v] | some [t, v] in raw; p := _value(v)]
+
+_numbers_re := `^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?(,[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)*$`
+
+_verdict(name, present, coverage, threshold, breached, ev) := unknown(sprintf("no sample of fact %s in the window (empty series or NaN: no traffic)", [name]), ev) if {
 	present == 0
 } else := unknown(sprintf("fact %s.samples cover %v of the window, below the required %v", [name, ev.coverage, coverage_ratio]), ev) if {
 	coverage < coverage_ratio
 } else := fail("rollback", sprintf("all %d samples of %s in the window are above %v (latest %v)", [present, name, threshold, ev.observed]), ev) if {
-	every x in pts {
-		_above(x[1], threshold)
-	}
+	breached
 } else := pass(sprintf("%s is not above %v throughout the window (latest %v, min %v)", [name, threshold, ev.observed, ev.min]), ev) if {
 	present > 0
 	coverage >= coverage_ratio
 } else := unknown(sprintf("fact %s.samples cannot be assessed", [name]), ev)
 
-_latest(pts) := pts[count(pts) - 1][1].v if {
+# Every point is strictly above the threshold: +Inf always is, -Inf never.
+_breached(pts, finite, threshold) if {
+	every x in pts {
+		x[1] != -1
+	}
+	every v in finite {
+		v > threshold
+	}
+} else := false
+
+_latest(pts) := pts[count(pts) - 1][2] if {
 	count(pts) > 0
 } else := null
 
-# _extreme(pts, 1) is the max, _extreme(pts, -1) the min; infinities are reported as
-# the strings "+Inf"/"-Inf" because JSON numbers cannot hold them.
-_extreme(pts, dir) := _inf_name(dir) if {
+# _max / _min: infinities are reported as the strings "+Inf"/"-Inf" because JSON numbers
+# cannot hold them.
+_max(pts, finite) := "+Inf" if {
 	some x in pts
-	x[1].inf == dir
-} else := _finite_extreme(pts, dir) if {
-	some x in pts
-	x[1].inf == 0
-} else := _inf_name(0 - dir) if {
+	x[1] == 1
+} else := max(finite) if {
+	count(finite) > 0
+} else := "-Inf" if {
 	count(pts) > 0
 } else := null
 
-_finite_extreme(pts, 1) := max([x[1].v | some x in pts; x[1].inf == 0])
-
-_finite_extreme(pts, -1) := min([x[1].v | some x in pts; x[1].inf == 0])
-
-_inf_name(1) := "+Inf"
-
-_inf_name(-1) := "-Inf"
+_min(pts, finite) := "-Inf" if {
+	some x in pts
+	x[1] == -1
+} else := min(finite) if {
+	count(finite) > 0
+} else := "+Inf" if {
+	count(pts) > 0
+} else := null

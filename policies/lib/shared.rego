@@ -77,6 +77,14 @@ image_digest(ref) := d if {
 	regex.match(`^sha256:[0-9a-f]{64}$`, d)
 }
 
+# A bare digest, as some version endpoints and attestations report it, names the build too.
+image_digest(ref) := d if {
+	is_string(ref)
+	not contains(ref, "@")
+	d := lower(ref)
+	regex.match(`^sha256:[0-9a-f]{64}$`, d)
+}
+
 # version_result(name, target, replicas, all_instances): do the instances in fact
 # `name` serve `target` ({version, commit, image})? With all_instances every reported
 # instance must answer and match (post-rollback); otherwise at least `replicas`

@@ -1,0 +1,173 @@
+// Package version collects the fact `versions`: the build each instance serves (commit,
+// image digest and version from its version endpoint), and how many instances answer
+// against the expected replica count. It runs at post-deploy (the new cohort) and
+// post-rollback (every instance of both cohorts). Values are reported raw; the policy
+// matches short against full SHAs and compares image digests.
+package version
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gatekeeper-dev/gatekeeper/collectors/internal/httpx"
+	"github.com/gatekeeper-dev/gatekeeper/engine"
+)
+
+// FactName is the fact this collector produces.
+const FactName = "versions"
+
+// Collector reads the version endpoints of the instances a gate checks.
+type Collector struct {
+	cfg httpx.Config
+}
+
+// Option configures a Collector.
+type Option func(*Collector)
+
+// WithHTTPClient sets the HTTP client (transport, TLS); redirects stay limited unless the
+// client sets its own CheckRedirect.
+func WithHTTPClient(c *http.Client) Option { return func(x *Collector) { x.cfg.Client = c } }
+
+// WithTimeout sets the time limit of each request (default 10s).
+func WithTimeout(d time.Duration) Option { return func(x *Collector) { x.cfg.Timeout = d } }
+
+// WithLookupEnv sets how environment variables are read (default os.LookupEnv).
+func WithLookupEnv(f func(string) (string, bool)) Option {
+	return func(x *Collector) { x.cfg.LookupEnv = f }
+}
+
+// WithMaxBody sets the largest response body read, in bytes (default 1 MiB).
+func WithMaxBody(n int64) Option { return func(x *Collector) { x.cfg.MaxBody = n } }
+
+// WithBearerTokenEnv sends "Authorization: Bearer" with the token held in the named
+// environment variable; an unset variable fails the source.
+func WithBearerTokenEnv(name string) Option { return func(x *Collector) { x.cfg.TokenEnv = name } }
+
+// New returns a version collector.
+func New(opts ...Option) *Collector {
+	c := &Collector{}
+	for _, o := range opts {
+		o(c)
+	}
+	c.cfg = c.cfg.Normalized()
+	return c
+}
+
+var _ engine.Collector = (*Collector)(nil)
+
+// Collect queries every instance of the gate's cohorts concurrently and returns the fact
+// `versions` at post-deploy and post-rollback, nothing at other gates. Per-instance
+// failures are in the instance entries; the fact carries an error when the runbook gives
+// no instances or when every instance failed.
+func (c *Collector) Collect(ctx context.Context, req engine.Request) map[string]engine.Fact {
+	if _, ok := httpx.InstanceGates[req.Gate]; !ok {
+		return map[string]engine.Fact{}
+	}
+	start := time.Now()
+	fact := engine.Fact{Source: "http", Query: "GET version_url of the instances", CollectedAt: start}
+	done := func(err error) map[string]engine.Fact {
+		if err != nil {
+			fact.Err = fmt.Errorf("collect versions: %w", err).Error()
+		}
+		fact.Duration = time.Since(start)
+		return map[string]engine.Fact{FactName: fact}
+	}
+	env, err := httpx.Environment(req)
+	if err != nil {
+		return done(err)
+	}
+	set, err := httpx.Cohorts(req, env)
+	if err != nil {
+		return done(err)
+	}
+	fact.Query = "GET version_url of " + set.Field(req.Environment)
+	token, err := c.cfg.Token()
+	if err != nil {
+		return done(err)
+	}
+	red := httpx.Redactor{token}
+
+	entries := make([]map[string]any, len(set.Targets))
+	httpx.Parallel(len(set.Targets), func(i int) {
+		entries[i] = c.instance(ctx, set.Targets[i], red)
+	})
+
+	type tally struct{ configured, answering int }
+	per := map[string]*tally{}
+	for _, n := range set.Names {
+		per[n] = &tally{}
+	}
+	instances := make([]any, len(entries))
+	var names, errs []string
+	for i, e := range entries {
+		instances[i] = e
+		t := per[set.Targets[i].Cohort]
+		t.configured++
+		if msg, _ := e["error"].(string); msg != "" {
+			names = append(names, set.Targets[i].Instance.Name)
+			errs = append(errs, msg)
+			continue
+		}
+		t.answering++
+	}
+	cohorts := map[string]any{}
+	expected, answering := 0, 0
+	for _, n := range set.Names {
+		cohorts[n] = map[string]any{
+			"expected_replicas": set.Replicas[n],
+			"configured":        per[n].configured,
+			"answering":         per[n].answering,
+		}
+		expected += set.Replicas[n]
+		answering += per[n].answering
+	}
+	fact.Data = map[string]any{
+		"instances":         instances,
+		"expected_replicas": expected,
+		"configured":        len(entries),
+		"answering":         answering,
+		"cohorts":           cohorts,
+	}
+	if len(errs) == len(entries) {
+		return done(errors.New(httpx.AllFailed("instance", names, errs)))
+	}
+	return done(nil)
+}
+
+// instance queries one version endpoint. Every string that reaches the entry is redacted.
+func (c *Collector) instance(ctx context.Context, t httpx.Target, red httpx.Redactor) map[string]any {
+	e := map[string]any{
+		"name":   t.Instance.Name,
+		"cohort": t.Cohort,
+		"url":    red.S(t.Instance.VersionURL),
+	}
+	if t.Instance.VersionURL == "" {
+		e["error"] = "no version_url configured"
+		return e
+	}
+	resp, err := httpx.Get(ctx, c.cfg, t.Instance.VersionURL, "application/json, text/plain;q=0.5")
+	if resp != nil {
+		e["status_code"] = resp.StatusCode
+		e["duration_ms"] = resp.Duration.Milliseconds()
+	}
+	if err != nil {
+		e["error"] = red.S(err.Error())
+		return e
+	}
+	b, err := httpx.ParseBuild(resp.ContentType, resp.StatusCode, resp.Body, t.Instance.VersionPath, t.Instance.ImagePath)
+	if err != nil {
+		e["error"] = red.S(err.Error())
+		return e
+	}
+	e["commit"] = red.S(b.Commit)
+	if b.Image != "" {
+		e["image"] = red.S(b.Image)
+	}
+	if b.Version != "" {
+		e["version"] = red.S(b.Version)
+	}
+	return e
+}
