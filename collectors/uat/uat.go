@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"time"
 
@@ -38,35 +37,20 @@ type Collector struct {
 }
 
 // Option configures a Collector.
-type Option func(*Collector)
+type Option = httpx.Option
 
-// WithHTTPClient sets the HTTP client (transport, TLS); redirects stay limited unless the
-// client sets its own CheckRedirect.
-func WithHTTPClient(c *http.Client) Option { return func(x *Collector) { x.cfg.Client = c } }
-
-// WithTimeout sets the time limit of each request (default 10s).
-func WithTimeout(d time.Duration) Option { return func(x *Collector) { x.cfg.Timeout = d } }
-
-// WithLookupEnv sets how environment variables are read (default os.LookupEnv).
-func WithLookupEnv(f func(string) (string, bool)) Option {
-	return func(x *Collector) { x.cfg.LookupEnv = f }
-}
-
-// WithMaxBody sets the largest response body or record file read, in bytes (default 1 MiB).
-func WithMaxBody(n int64) Option { return func(x *Collector) { x.cfg.MaxBody = n } }
-
-// WithBearerTokenEnv sends "Authorization: Bearer" with the token held in the named
-// environment variable on URL sources; an unset variable fails the source.
-func WithBearerTokenEnv(name string) Option { return func(x *Collector) { x.cfg.TokenEnv = name } }
+// The options every HTTP collector shares (collectors/internal/httpx documents each).
+var (
+	WithHTTPClient     = httpx.WithHTTPClient
+	WithTimeout        = httpx.WithTimeout
+	WithLookupEnv      = httpx.WithLookupEnv
+	WithMaxBody        = httpx.WithMaxBody
+	WithBearerTokenEnv = httpx.WithBearerTokenEnv
+)
 
 // New returns a UAT collector.
 func New(opts ...Option) *Collector {
-	c := &Collector{}
-	for _, o := range opts {
-		o(c)
-	}
-	c.cfg = c.cfg.Normalized()
-	return c
+	return &Collector{cfg: httpx.Apply(opts)}
 }
 
 var _ engine.Collector = (*Collector)(nil)

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/gatekeeper-dev/gatekeeper/collectors/internal/httpx"
@@ -25,35 +24,20 @@ type Collector struct {
 }
 
 // Option configures a Collector.
-type Option func(*Collector)
+type Option = httpx.Option
 
-// WithHTTPClient sets the HTTP client (transport, TLS); redirects stay limited unless the
-// client sets its own CheckRedirect.
-func WithHTTPClient(c *http.Client) Option { return func(x *Collector) { x.cfg.Client = c } }
-
-// WithTimeout sets the time limit of each request (default 10s).
-func WithTimeout(d time.Duration) Option { return func(x *Collector) { x.cfg.Timeout = d } }
-
-// WithLookupEnv sets how environment variables are read (default os.LookupEnv).
-func WithLookupEnv(f func(string) (string, bool)) Option {
-	return func(x *Collector) { x.cfg.LookupEnv = f }
-}
-
-// WithMaxBody sets the largest response body read, in bytes (default 1 MiB).
-func WithMaxBody(n int64) Option { return func(x *Collector) { x.cfg.MaxBody = n } }
-
-// WithBearerTokenEnv sends "Authorization: Bearer" with the token held in the named
-// environment variable; an unset variable fails the source.
-func WithBearerTokenEnv(name string) Option { return func(x *Collector) { x.cfg.TokenEnv = name } }
+// The options every HTTP collector shares (collectors/internal/httpx documents each).
+var (
+	WithHTTPClient     = httpx.WithHTTPClient
+	WithTimeout        = httpx.WithTimeout
+	WithLookupEnv      = httpx.WithLookupEnv
+	WithMaxBody        = httpx.WithMaxBody
+	WithBearerTokenEnv = httpx.WithBearerTokenEnv
+)
 
 // New returns a version collector.
 func New(opts ...Option) *Collector {
-	c := &Collector{}
-	for _, o := range opts {
-		o(c)
-	}
-	c.cfg = c.cfg.Normalized()
-	return c
+	return &Collector{cfg: httpx.Apply(opts)}
 }
 
 var _ engine.Collector = (*Collector)(nil)
@@ -75,25 +59,12 @@ func (c *Collector) Collect(ctx context.Context, req engine.Request) map[string]
 		fact.Duration = time.Since(start)
 		return map[string]engine.Fact{FactName: fact}
 	}
-	env, err := httpx.Environment(req)
+	run, err := c.cfg.ProbeInstances(ctx, req, "version_url", c.instance)
+	fact.Query = run.Query
 	if err != nil {
 		return done(err)
 	}
-	set, err := httpx.Cohorts(req, env)
-	if err != nil {
-		return done(err)
-	}
-	fact.Query = "GET version_url of " + set.Field(req.Environment)
-	token, err := c.cfg.Token()
-	if err != nil {
-		return done(err)
-	}
-	red := httpx.Redactor{token}
-
-	entries := make([]map[string]any, len(set.Targets))
-	httpx.Parallel(len(set.Targets), func(i int) {
-		entries[i] = c.instance(ctx, set.Targets[i], red)
-	})
+	set, entries := run.Set, run.Entries
 
 	type tally struct{ configured, answering int }
 	per := map[string]*tally{}

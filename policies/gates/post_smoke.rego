@@ -103,9 +103,18 @@ _has_tests if {
 	count(_tests) > 0
 }
 
+# _critical_entries: the runbook's critical names and patterns, plus the name of every
+# built-in HTTP smoke check marked critical (the default): such a check reports one test
+# per new-cohort instance under its own name.
+_critical_entries := {p | some p in input.runbook.smoke.critical} | {c.name |
+	some c in object.get(input.runbook.smoke, "checks", [])
+	is_string(c.name)
+	object.get(c, "critical", true) == true
+}
+
 # _critical: pattern → {status, severity, reason, evidence}
 _critical[pattern] := _assess_critical(pattern, [t | some t in _tests; _matches(pattern, t)]) if {
-	some pattern in input.runbook.smoke.critical
+	some pattern in _critical_entries
 }
 
 _regex(pattern) := substring(pattern, 1, count(pattern) - 2) if {
@@ -169,7 +178,7 @@ advisories contains lib.warning("post_smoke.critical_steps", sprintf("critical s
 	lib.usable("smoke")
 	some t in _tests
 	t.status == "flaky"
-	some pattern in input.runbook.smoke.critical
+	some pattern in _critical_entries
 	_matches(pattern, t)
 }
 
@@ -181,7 +190,7 @@ advisories contains lib.warning("post_smoke.critical_steps", sprintf("non-critic
 }
 
 _is_critical(t) if {
-	some pattern in input.runbook.smoke.critical
+	some pattern in _critical_entries
 	_matches(pattern, t)
 }
 

@@ -262,3 +262,25 @@ test_malformed_test_entries_are_unknown if {
 	c.status == "unknown"
 	contains(c.message, "malformed entries")
 }
+
+# A built-in HTTP check marked critical is a critical step under its own name.
+_with_check(critical, status) := fx.set_fact(
+	fx.with_path(_in, "runbook/smoke/checks", [{"name": "homepage over http", "url": "/", "critical": critical}]),
+	"smoke", {"tests": array.concat(_in.facts.smoke.tests, [{"name": "homepage over http", "suite": "gatekeeper http checks", "status": status, "duration_ms": 12}])},
+)
+
+test_critical_http_check_failing_rolls_back if {
+	c := _check(_with_check(true, "failed"), "post_smoke.critical_steps")
+	c.status == "fail"
+	c.outcome == "rollback"
+}
+
+test_non_critical_http_check_failing_warns if {
+	inp := _with_check(false, "failed")
+	_check(inp, "post_smoke.critical_steps").status == "pass"
+	count([w | some w in fx.gate("post_smoke", inp).warnings; contains(w.message, "homepage over http")]) == 1
+}
+
+test_critical_http_check_passing_passes if {
+	_check(_with_check(true, "passed"), "post_smoke.critical_steps").status == "pass"
+}

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -78,4 +79,47 @@ func Cohorts(req engine.Request, env engine.EnvSpec) (CohortSet, error) {
 		}
 	}
 	return set, nil
+}
+
+// InstanceRun is one concurrent pass over the instances of the cohorts a gate reads.
+type InstanceRun struct {
+	Set     CohortSet
+	Entries []map[string]any // one per Set.Targets, in order
+	Query   string           // what was asked, for the fact's provenance
+}
+
+// Failed lists the instances whose entry carries an error, with those errors.
+func (r InstanceRun) Failed() (names, errs []string) {
+	for i, e := range r.Entries {
+		if msg, _ := e["error"].(string); msg != "" {
+			names = append(names, r.Set.Targets[i].Instance.Name)
+			errs = append(errs, msg)
+		}
+	}
+	return names, errs
+}
+
+// ProbeInstances resolves the cohorts req's gate reads and calls probe for every instance
+// concurrently; field names the runbook URL being requested (health_url, version_url).
+func (c Config) ProbeInstances(ctx context.Context, req engine.Request, field string,
+	probe func(context.Context, Target, Redactor) map[string]any) (InstanceRun, error) {
+	run := InstanceRun{Query: "GET " + field + " of the instances"}
+	env, err := Environment(req)
+	if err != nil {
+		return run, err
+	}
+	if run.Set, err = Cohorts(req, env); err != nil {
+		return run, err
+	}
+	run.Query = "GET " + field + " of " + run.Set.Field(req.Environment)
+	token, err := c.Token()
+	if err != nil {
+		return run, err
+	}
+	red := Redactor{token}
+	run.Entries = make([]map[string]any, len(run.Set.Targets))
+	Parallel(len(run.Set.Targets), func(i int) {
+		run.Entries[i] = probe(ctx, run.Set.Targets[i], red)
+	})
+	return run, nil
 }
