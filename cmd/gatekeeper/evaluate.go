@@ -16,10 +16,10 @@ import (
 )
 
 type evaluateFlags struct {
-	runbook, env, gate, factsPath, now, cutoverAt, stepStartedAt, launchID, format, writeInput, baseline string
-	step                                                                                                 int
-	policies                                                                                             []string
-	deadline                                                                                             time.Duration
+	runbook, env, gate, factsPath, now, cutoverAt, stepStartedAt, launchID, format, writeInput, baseline, archive string
+	step                                                                                                          int
+	policies                                                                                                      []string
+	deadline                                                                                                      time.Duration
 }
 
 func newEvaluateCmd() *cobra.Command {
@@ -70,6 +70,7 @@ first, exactly as 'collect' does. The decision is printed and the exit code says
 	fl.StringVarP(&f.format, "output", "o", "text", "output format: text, json, junit or github")
 	fl.StringVar(&f.writeInput, "write-input", "", "also write the exact policy input to this file (for opa eval)")
 	fl.StringVar(&f.baseline, "baseline", "", "live only: facts collected at pre-cutover, whose integrity fact is the data-integrity baseline")
+	fl.StringVar(&f.archive, "archive", "", "append the decision record to this launch archive directory (created if missing)")
 	fl.DurationVar(&f.deadline, "deadline", live.DefaultDeadline, "live only: overall collection deadline")
 	for _, name := range []string{"runbook", "env", "gate"} {
 		_ = cmd.MarkFlagRequired(name)
@@ -140,7 +141,9 @@ func evaluate(cmd *cobra.Command, f evaluateFlags, step *int) (*engine.Record, e
 	if pinErr != nil {
 		return nil, pinErr
 	}
-	return engine.DecidePrepared(ctx, pl.ps, rb, pin, "")
+	return decideArchived(ctx, f.archive, rb, pl.ps, in, func(prev string) (*engine.Record, error) {
+		return engine.DecidePrepared(ctx, pl.ps, rb, pin, prev)
+	})
 }
 
 // evaluateLive collects the gate's facts from the live systems, then decides on them.
@@ -162,7 +165,9 @@ func evaluateLive(cmd *cobra.Command, f evaluateFlags, gate engine.Gate) (*engin
 	if err != nil {
 		return nil, err
 	}
-	return engine.Decide(ctx, ps, rb, in, "")
+	return decideArchived(ctx, f.archive, rb, ps, in, func(prev string) (*engine.Record, error) {
+		return engine.Decide(ctx, ps, rb, in, prev)
+	})
 }
 
 // lessGC turns garbage collection off while a decision is made, unless GOGC says

@@ -1,0 +1,506 @@
+package archive
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gatekeeper-dev/gatekeeper/engine"
+)
+
+// FormatVersion is the archive format this package writes and reads.
+const FormatVersion = 1
+
+// File names inside an archive directory.
+const (
+	MetaFile    = "archive.json"
+	RecordsFile = "records.jsonl"
+	ObjectsDir  = "objects/sha256"
+	LockFile    = "lock"
+)
+
+// maxLine bounds one record line, so a corrupt file cannot make Walk buffer without limit.
+const maxLine = 64 << 20
+
+// Meta is the content of archive.json.
+type Meta struct {
+	Format      int    `json:"format"`
+	LaunchID    string `json:"launch_id"`
+	Environment string `json:"environment"`
+	CreatedAt   string `json:"created_at"`
+}
+
+// Entry is one archived record: DESIGN.md's decision record plus the archive's references.
+type Entry struct {
+	engine.Record
+	RunbookSource string `json:"runbook_source"`
+	Digest        string `json:"digest,omitempty"`
+}
+
+// Blobs are the contents a record references, stored by digest before the record is appended.
+type Blobs struct {
+	Input             []byte            // canonical JSON of the policy input
+	RunbookSource     []byte            // the runbook file as read
+	RunbookNormalized []byte            // canonical JSON of the normalized runbook
+	Policies          map[string]string // the whole policy module set, name → source
+}
+
+// VerifyError is an archive that failed verification; Record is 1-based, 0 for the archive itself.
+type VerifyError struct {
+	Dir    string
+	Record int
+	Msg    string
+}
+
+func (e *VerifyError) Error() string {
+	if e.Record == 0 {
+		return fmt.Sprintf("archive %s: %s", e.Dir, e.Msg)
+	}
+	return fmt.Sprintf("archive %s: record %d: %s", e.Dir, e.Record, e.Msg)
+}
+
+// Archive is an open archive directory.
+type Archive struct {
+	dir  string
+	meta Meta
+}
+
+// Dir returns the archive's directory.
+func (a *Archive) Dir() string { return a.dir }
+
+// Meta returns the archive's archive.json.
+func (a *Archive) Meta() Meta { return a.meta }
+
+// Open opens an existing archive, checking archive.json and its format version.
+func Open(dir string) (*Archive, error) {
+	b, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &VerifyError{Dir: dir, Msg: "no " + MetaFile + ": not an archive (or it was removed)"}
+		}
+		return nil, fmt.Errorf("archive %s: %w", dir, err)
+	}
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, &VerifyError{Dir: dir, Msg: fmt.Sprintf("%s: invalid JSON: %v", MetaFile, err)}
+	}
+	if m.Format != FormatVersion {
+		return nil, &VerifyError{Dir: dir, Msg: fmt.Sprintf("%s: unknown format version %d (this gatekeeper reads version %d)", MetaFile, m.Format, FormatVersion)}
+	}
+	if m.LaunchID == "" || m.Environment == "" {
+		return nil, &VerifyError{Dir: dir, Msg: MetaFile + ": launch_id and environment are required"}
+	}
+	return &Archive{dir: dir, meta: m}, nil
+}
+
+// OpenOrCreate opens the archive of a launch, creating the directory and archive.json the
+// first time; an existing archive of another launch or environment is refused.
+func OpenOrCreate(dir, launchID, environment string) (*Archive, error) {
+	if err := os.MkdirAll(filepath.Join(dir, ObjectsDir), 0o755); err != nil {
+		return nil, fmt.Errorf("archive %s: %w", dir, err)
+	}
+	unlock, err := lock(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if _, err := os.Stat(filepath.Join(dir, MetaFile)); errors.Is(err, fs.ErrNotExist) {
+		m := Meta{Format: FormatVersion, LaunchID: launchID, Environment: environment, CreatedAt: time.Now().UTC().Format(time.RFC3339)}
+		b, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			return nil, fmt.Errorf("archive %s: %w", dir, err)
+		}
+		if err := writeAtomic(dir, MetaFile, append(b, '\n')); err != nil {
+			return nil, err
+		}
+	}
+	a, err := Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if a.meta.LaunchID != launchID || a.meta.Environment != environment {
+		return nil, fmt.Errorf("archive %s: holds launch %q in %q, not %q in %q", dir, a.meta.LaunchID, a.meta.Environment, launchID, environment)
+	}
+	return a, nil
+}
+
+// lock takes the archive's exclusive flock and returns its release.
+func lock(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("archive %s: lock: %w", dir, err)
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("archive %s: lock: %w", dir, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// writeAtomic writes name in dir through a temporary file: write, fsync, rename, fsync dir.
+func writeAtomic(dir, name string, data []byte) error {
+	full := filepath.Join(dir, name)
+	tmp, err := os.CreateTemp(filepath.Dir(full), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("archive: write %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("archive: write %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("archive: write %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("archive: write %s: %w", name, err)
+	}
+	if err := os.Rename(tmp.Name(), full); err != nil {
+		return fmt.Errorf("archive: write %s: %w", name, err)
+	}
+	return syncDir(filepath.Dir(full))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("archive: sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("archive: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// hexOf returns the hex part of a "sha256:" digest, or "" when it is not one.
+func hexOf(digest string) string {
+	h, ok := strings.CutPrefix(digest, "sha256:")
+	if !ok || len(h) != 64 {
+		return ""
+	}
+	for _, c := range h {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return ""
+		}
+	}
+	return h
+}
+
+// PutBlob stores data under its digest unless already there, and returns the digest.
+func (a *Archive) PutBlob(data []byte) (string, error) {
+	d := engine.DigestBytes(data)
+	name := filepath.Join(ObjectsDir, hexOf(d))
+	if _, err := os.Stat(filepath.Join(a.dir, name)); err == nil {
+		return d, nil
+	}
+	return d, writeAtomic(a.dir, name, data)
+}
+
+// Blob reads the blob with the given digest, checking that its content has that digest.
+func (a *Archive) Blob(digest string) ([]byte, error) {
+	h := hexOf(digest)
+	if h == "" {
+		return nil, fmt.Errorf("blob %q: not a sha256 digest", digest)
+	}
+	b, err := os.ReadFile(filepath.Join(a.dir, ObjectsDir, h))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("blob %s is missing (%s)", digest, filepath.Join(ObjectsDir, h))
+		}
+		return nil, fmt.Errorf("blob %s: %w", digest, err)
+	}
+	if got := engine.DigestBytes(b); got != digest {
+		return nil, fmt.Errorf("blob %s: digest mismatch: its content has digest %s (tampered or corrupt)", digest, got)
+	}
+	return b, nil
+}
+
+// Append stores the blobs, then, under the archive's lock, calls decide with the digest of
+// the last record (empty for the first) and appends the record it returns, chained to it.
+// The record's input, runbook and policies digests must be those of the blobs. Nothing
+// already archived is altered, whatever fails.
+func (a *Archive) Append(b Blobs, decide func(prev string) (*engine.Record, error)) (*Entry, error) {
+	polJSON, err := engine.Canonical(stringMap(b.Policies))
+	if err != nil {
+		return nil, fmt.Errorf("archive: policies: %w", err)
+	}
+	var digests [4]string
+	for i, data := range [][]byte{b.Input, b.RunbookSource, b.RunbookNormalized, polJSON} {
+		if digests[i], err = a.PutBlob(data); err != nil {
+			return nil, err
+		}
+	}
+	unlock, err := lock(a.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	f, err := os.OpenFile(filepath.Join(a.dir, RecordsFile), os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
+	}
+	defer f.Close()
+	prev, n, err := lastLine(f)
+	if err != nil {
+		return nil, fmt.Errorf("archive %s: %w", a.dir, err)
+	}
+	rec, err := decide(prev)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case rec.Prev != prev:
+		return nil, fmt.Errorf("archive: record prev %q is not the last record's digest %q", rec.Prev, prev)
+	case rec.InputDigest != digests[0]:
+		return nil, fmt.Errorf("archive: record input_digest %s is not the stored input's %s", rec.InputDigest, digests[0])
+	case rec.RunbookDigest != digests[2]:
+		return nil, fmt.Errorf("archive: record runbook_digest %s is not the stored runbook's %s", rec.RunbookDigest, digests[2])
+	case rec.PoliciesDigest != digests[3]:
+		return nil, fmt.Errorf("archive: record policies_digest %s is not the stored policies' %s", rec.PoliciesDigest, digests[3])
+	case rec.LaunchID != a.meta.LaunchID || rec.Environment != a.meta.Environment:
+		return nil, fmt.Errorf("archive: record of launch %q in %q does not belong in archive of %q in %q", rec.LaunchID, rec.Environment, a.meta.LaunchID, a.meta.Environment)
+	}
+	e := &Entry{Record: *rec, RunbookSource: digests[1]}
+	line, err := e.seal()
+	if err != nil {
+		return nil, fmt.Errorf("archive: record %d: %w", n+1, err)
+	}
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		return nil, fmt.Errorf("archive: record %d: write: %w", n+1, err)
+	}
+	if err := f.Sync(); err != nil {
+		return nil, fmt.Errorf("archive: record %d: fsync: %w", n+1, err)
+	}
+	if n == 0 {
+		if err := syncDir(a.dir); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// seal sets the entry's own digest and returns its canonical JSON line (without newline).
+func (e *Entry) seal() ([]byte, error) {
+	e.Digest = ""
+	m, err := generic(e)
+	if err != nil {
+		return nil, err
+	}
+	if e.Digest, err = engine.Digest(m); err != nil {
+		return nil, err
+	}
+	m["digest"] = e.Digest
+	return engine.Canonical(m)
+}
+
+func generic(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	return m, d.Decode(&m)
+}
+
+func stringMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// lastLine returns the digest of the last line of the records file and the number of
+// records, refusing a file whose last line is torn. It reads the file from its end, in
+// chunks, until the last line is whole; the count comes from one pass over newlines.
+func lastLine(f *os.File) (string, int, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return "", 0, err
+	}
+	size := st.Size()
+	if size == 0 {
+		return "", 0, nil
+	}
+	n, err := countLines(f)
+	if err != nil {
+		return "", 0, err
+	}
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], size-1); err != nil {
+		return "", 0, err
+	}
+	if last[0] != '\n' {
+		return "", 0, fmt.Errorf("record %d: torn write (no newline): the archive was interrupted; nothing was dropped — repair it before appending", n+1)
+	}
+	end := size - 1
+	var buf []byte
+	for off := end; ; {
+		step := int64(64 << 10)
+		if off < step {
+			step = off
+		}
+		off -= step
+		chunk := make([]byte, step)
+		if _, err := f.ReadAt(chunk, off); err != nil {
+			return "", 0, err
+		}
+		buf = append(chunk, buf...)
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			return engine.DigestBytes(buf[i+1:]), n, nil
+		}
+		if off == 0 {
+			return engine.DigestBytes(buf), n, nil
+		}
+	}
+}
+
+func countLines(f *os.File) (int, error) {
+	r := io.NewSectionReader(f, 0, 1<<62)
+	buf := make([]byte, 256<<10)
+	n := 0
+	for {
+		k, err := r.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// Walk verifies the archive while streaming its records, calling fn for each verified record
+// (n is 1-based) with the record's verified input blob. A verification failure is a *VerifyError naming the record; an error from
+// fn stops the walk and is returned as is. Memory is bounded by the longest record.
+func (a *Archive) Walk(fn func(n int, e *Entry, input []byte) error) error {
+	f, err := os.Open(filepath.Join(a.dir, RecordsFile))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // an archive with no record yet
+		}
+		return fmt.Errorf("archive %s: %w", a.dir, err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	verified := map[string]bool{}
+	prev := ""
+	fail := func(n int, format string, args ...any) error {
+		return &VerifyError{Dir: a.dir, Record: n, Msg: fmt.Sprintf(format, args...)}
+	}
+	for n := 1; ; n++ {
+		line, err := readLine(r)
+		if err == io.EOF {
+			if len(line) == 0 {
+				return nil
+			}
+			return fail(n, "torn write (no newline): the archive was interrupted; nothing was dropped")
+		}
+		if err != nil {
+			return fail(n, "%v", err)
+		}
+		d := json.NewDecoder(bytes.NewReader(line))
+		d.UseNumber()
+		var m map[string]any
+		if err := d.Decode(&m); err != nil || d.More() {
+			return fail(n, "not valid JSON (corrupt or tampered): %v", err)
+		}
+		own, _ := m["digest"].(string)
+		delete(m, "digest")
+		got, err := engine.Digest(m)
+		if err != nil {
+			return fail(n, "%v", err)
+		}
+		if own == "" || got != own {
+			return fail(n, "content does not match its digest %q (computed %s): the record was changed", own, got)
+		}
+		var e Entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return fail(n, "not a decision record: %v", err)
+		}
+		if e.Prev != prev {
+			if prev == "" {
+				return fail(n, "chain break: the first record has prev %s (records removed before it?)", e.Prev)
+			}
+			return fail(n, "chain break: prev %q does not match the previous record's digest %s (record removed, reordered or changed)", e.Prev, prev)
+		}
+		if e.LaunchID != a.meta.LaunchID || e.Environment != a.meta.Environment {
+			return fail(n, "launch %q in %q does not belong in this archive of %q in %q", e.LaunchID, e.Environment, a.meta.LaunchID, a.meta.Environment)
+		}
+		// The input is different for nearly every record: it is read and checked each time,
+		// and only the shared blobs are remembered once verified.
+		input, err := a.Blob(e.InputDigest)
+		if err != nil {
+			return fail(n, "input_digest: %v", err)
+		}
+		for _, ref := range []struct{ name, d string }{{"runbook_digest", e.RunbookDigest}, {"runbook_source", e.RunbookSource}, {"policies_digest", e.PoliciesDigest}} {
+			if verified[ref.d] {
+				continue
+			}
+			if _, err := a.Blob(ref.d); err != nil {
+				return fail(n, "%s: %v", ref.name, err)
+			}
+			verified[ref.d] = true
+		}
+		prev = engine.DigestBytes(line)
+		if fn != nil {
+			if err := fn(n, &e, input); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// readLine reads one line without its newline; io.EOF with a non-empty line means the last
+// line has no newline.
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var out []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		out = append(out, chunk...)
+		if len(out) > maxLine {
+			return nil, fmt.Errorf("line longer than %d bytes (corrupt)", maxLine)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		return out[:len(out)-1], nil
+	}
+}
+
+// Verify opens and verifies the archive in dir and returns its number of records.
+func Verify(dir string) (int, error) {
+	a, err := Open(dir)
+	if err != nil {
+		return 0, err
+	}
+	count := 0
+	err = a.Walk(func(n int, _ *Entry, _ []byte) error { count = n; return nil })
+	return count, err
+}
