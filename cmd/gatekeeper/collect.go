@@ -4,19 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatekeeper-dev/gatekeeper/archive"
 	"github.com/gatekeeper-dev/gatekeeper/engine"
 	"github.com/gatekeeper-dev/gatekeeper/live"
 )
 
 // liveFlags are the launch coordinates shared by collect and a live evaluate.
 type liveFlags struct {
-	runbook, env, gate, now, cutoverAt, stepStartedAt, launchID, baseline string
-	step                                                                  int
-	deadline                                                              time.Duration
+	runbook, env, gate, now, cutoverAt, stepStartedAt, launchID, baseline, archive string
+	step                                                                           int
+	deadline                                                                       time.Duration
 }
 
 func (f *liveFlags) register(cmd *cobra.Command) {
@@ -31,6 +34,7 @@ func (f *liveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.launchID, "launch-id", "", "launch id (default service-version-environment)")
 	fl.StringVar(&f.baseline, "baseline", "", "facts collected at pre-cutover, whose integrity fact is the data-integrity baseline")
 	fl.DurationVar(&f.deadline, "deadline", live.DefaultDeadline, "overall collection deadline")
+	fl.StringVar(&f.archive, "archive", "", "the launch archive: its pre-cutover integrity run is the baseline and its earlier decisions the history")
 }
 
 func newCollectCmd() *cobra.Command {
@@ -96,6 +100,17 @@ func gatherLive(ctx context.Context, cmd *cobra.Command, f liveFlags) (*engine.R
 	req.CutoverAt, _ = time.Parse(time.RFC3339, f.cutoverAt)
 	req.StepStarted, _ = time.Parse(time.RFC3339, f.stepStartedAt)
 	facts := live.Collect(ctx, req, f.deadline)
+	if f.archive != "" {
+		if _, err := os.Stat(filepath.Join(f.archive, archive.MetaFile)); err == nil {
+			known, err := live.FromArchive(f.archive, req.Now)
+			if err != nil {
+				return nil, nil, err
+			}
+			for name, fact := range known {
+				facts[name] = fact
+			}
+		}
+	}
 	if f.baseline != "" {
 		b, err := live.Baseline(f.baseline)
 		if err != nil {

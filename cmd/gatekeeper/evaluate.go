@@ -151,7 +151,7 @@ func evaluateLive(cmd *cobra.Command, f evaluateFlags, gate engine.Gate) (*engin
 	ctx := cmd.Context()
 	rb, in, err := gatherLive(ctx, cmd, liveFlags{
 		runbook: f.runbook, env: f.env, gate: f.gate, now: f.now, cutoverAt: f.cutoverAt,
-		stepStartedAt: f.stepStartedAt, launchID: f.launchID, baseline: f.baseline, step: f.step, deadline: f.deadline,
+		stepStartedAt: f.stepStartedAt, launchID: f.launchID, baseline: f.baseline, archive: f.archive, step: f.step, deadline: f.deadline,
 	})
 	if err != nil {
 		return nil, err

@@ -291,6 +291,26 @@ func TestLiveGates(t *testing.T) {
 		})
 	}
 
+	t.Run("archive is the baseline", func(t *testing.T) {
+		arch := filepath.Join(t.TempDir(), "launch")
+		live := func(gate string) (int, string) {
+			code, out, stderr := gk(t, "evaluate", "--runbook", healthy, "--env", "production", "--gate", gate,
+				"--now", liveNow.Format(time.RFC3339), "--cutover-at", liveCutover, "--archive", arch, "-o", "json")
+			return code, out + stderr
+		}
+		// Pre-cutover holds (no staging rehearsal in this environment) but is archived, with
+		// the integrity run that later gates compare against.
+		if code, out := live("pre-cutover"); code != 2 {
+			t.Fatalf("pre-cutover: exit %d, want 2\n%s", code, out)
+		}
+		if code, out := live("post-deploy"); code != 0 {
+			t.Fatalf("post-deploy without --baseline, baseline from the archive: exit %d, want 0\n%s", code, out)
+		}
+		if code, out, stderr := gk(t, "replay", arch); code != 0 {
+			t.Fatalf("replay of the live archive: exit %d\n%s%s", code, out, stderr)
+		}
+	})
+
 	t.Run("prometheus unreachable", func(t *testing.T) {
 		saved := env.prom
 		env.prom = "http://127.0.0.1:1"

@@ -1,0 +1,73 @@
+package live
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/gatekeeper-dev/gatekeeper/archive"
+	"github.com/gatekeeper-dev/gatekeeper/engine"
+)
+
+// FromArchive reads what the launch's archive already knows and later gates need: the
+// pre-cutover `integrity` fact as `integrity_baseline`, and the earlier decisions after
+// cutover as `history` (how long a criterion has been unknown, for max_unknown). The archive is
+// verified while it is read; a launch without an archive yet yields no facts.
+func FromArchive(dir string, now time.Time) (map[string]engine.Fact, error) {
+	a, err := archive.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		baseline map[string]any
+		records  []any
+	)
+	err = a.Walk(func(_ int, e *archive.Entry, input []byte) error {
+		if e.Gate == engine.PreCutover {
+			var in struct {
+				Facts map[string]any `json:"facts"`
+			}
+			if err := json.Unmarshal(input, &in); err != nil {
+				return fmt.Errorf("record %s: input: %w", e.DecisionID, err)
+			}
+			if f, ok := in.Facts["integrity"].(map[string]any); ok {
+				baseline = f
+			}
+			return nil
+		}
+		checks := make([]any, 0, len(e.Checks))
+		for _, c := range e.Checks {
+			checks = append(checks, map[string]any{"rule": c.Rule, "status": c.Status})
+		}
+		r := map[string]any{"now": e.Now, "gate": string(e.Gate), "checks": checks}
+		if e.Step != nil {
+			r["step"] = *e.Step
+		}
+		records = append(records, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read archive %s: %w", dir, err)
+	}
+	facts := map[string]engine.Fact{}
+	if baseline != nil {
+		f := engine.Fact{Source: "archive", Path: dir, Data: map[string]any{}}
+		for k, v := range baseline {
+			switch k {
+			case "source", "query", "url", "path", "duration_ms":
+			case "collected_at":
+				s, _ := v.(string)
+				f.CollectedAt, _ = time.Parse(time.RFC3339Nano, s)
+			case "error":
+				f.Err, _ = v.(string)
+			default:
+				f.Data[k] = v
+			}
+		}
+		facts["integrity_baseline"] = f
+	}
+	if len(records) > 0 {
+		facts["history"] = engine.Fact{Source: "archive", Path: dir, CollectedAt: now, Data: map[string]any{"records": records}}
+	}
+	return facts, nil
+}
