@@ -3,6 +3,7 @@ package archive
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,8 +43,9 @@ type Meta struct {
 // Entry is one archived record: DESIGN.md's decision record plus the archive's references.
 type Entry struct {
 	engine.Record
-	RunbookSource string `json:"runbook_source"`
-	Digest        string `json:"digest,omitempty"`
+	RunbookSource string     `json:"runbook_source"`
+	Digest        string     `json:"digest,omitempty"`
+	Signature     *Signature `json:"signature,omitempty"`
 }
 
 // Blobs are the contents a record references, stored by digest before the record is appended.
@@ -70,9 +72,17 @@ func (e *VerifyError) Error() string {
 
 // Archive is an open archive directory.
 type Archive struct {
-	dir  string
-	meta Meta
+	dir    string
+	meta   Meta
+	signer ed25519.PrivateKey
+	policy SigPolicy
 }
+
+// SignWith makes Append sign every record it appends with priv.
+func (a *Archive) SignWith(priv ed25519.PrivateKey) { a.signer = priv }
+
+// RequireSignatures sets what Walk demands of signatures beyond verifying those present.
+func (a *Archive) RequireSignatures(p SigPolicy) { a.policy = p }
 
 // Dir returns the archive's directory.
 func (a *Archive) Dir() string { return a.dir }
@@ -281,7 +291,7 @@ func (a *Archive) Append(b Blobs, decide func(prev string) (*engine.Record, erro
 		return nil, fmt.Errorf("archive: record of launch %q in %q does not belong in archive of %q in %q", rec.LaunchID, rec.Environment, a.meta.LaunchID, a.meta.Environment)
 	}
 	e := &Entry{Record: *rec, RunbookSource: digests[1]}
-	line, err := e.seal()
+	line, err := e.seal(a.signer)
 	if err != nil {
 		return nil, fmt.Errorf("archive: record %d: %w", n+1, err)
 	}
@@ -299,9 +309,10 @@ func (a *Archive) Append(b Blobs, decide func(prev string) (*engine.Record, erro
 	return e, nil
 }
 
-// seal sets the entry's own digest and returns its canonical JSON line (without newline).
-func (e *Entry) seal() ([]byte, error) {
-	e.Digest = ""
+// seal sets the entry's own digest (over its canonical JSON without digest and signature),
+// signs that digest when priv is set, and returns the canonical JSON line (without newline).
+func (e *Entry) seal(priv ed25519.PrivateKey) ([]byte, error) {
+	e.Digest, e.Signature = "", nil
 	m, err := generic(e)
 	if err != nil {
 		return nil, err
@@ -310,6 +321,12 @@ func (e *Entry) seal() ([]byte, error) {
 		return nil, err
 	}
 	m["digest"] = e.Digest
+	if priv != nil {
+		e.Signature = sign(priv, e.Digest)
+		if m["signature"], err = generic(e.Signature); err != nil {
+			return nil, err
+		}
+	}
 	return engine.Canonical(m)
 }
 
@@ -430,6 +447,7 @@ func (a *Archive) Walk(fn func(n int, e *Entry, input []byte) error) error {
 		}
 		own, _ := m["digest"].(string)
 		delete(m, "digest")
+		delete(m, "signature")
 		got, err := engine.Digest(m)
 		if err != nil {
 			return fail(n, "%v", err)
@@ -440,6 +458,9 @@ func (a *Archive) Walk(fn func(n int, e *Entry, input []byte) error) error {
 		var e Entry
 		if err := json.Unmarshal(line, &e); err != nil {
 			return fail(n, "not a decision record: %v", err)
+		}
+		if err := checkSignature(e.Signature, own, a.policy); err != nil {
+			return fail(n, "%v", err)
 		}
 		if e.Prev != prev {
 			if prev == "" {

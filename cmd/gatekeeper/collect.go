@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatekeeper-dev/gatekeeper/archive"
 	"github.com/gatekeeper-dev/gatekeeper/engine"
 	"github.com/gatekeeper-dev/gatekeeper/live"
 )
@@ -88,55 +85,7 @@ func gatherLive(ctx context.Context, cmd *cobra.Command, f liveFlags) (*engine.R
 	}
 	params := engine.Params{Gate: gate, Step: step, Environment: f.env, LaunchID: f.launchID,
 		CutoverAt: f.cutoverAt, StepStartedAt: f.stepStartedAt, Now: fixedNow}
-	// Validate the coordinates before touching any live system.
-	if _, err := engine.BuildInput(rb, params, nil); err != nil {
-		return nil, nil, err
-	}
-	start := time.Now().UTC()
-	req := engine.Request{Runbook: rb, Environment: f.env, Gate: gate, Step: step, Now: fixedNow}
-	if req.Now.IsZero() {
-		req.Now = start
-	}
-	req.CutoverAt, _ = time.Parse(time.RFC3339, f.cutoverAt)
-	req.StepStarted, _ = time.Parse(time.RFC3339, f.stepStartedAt)
-	facts := live.Collect(ctx, req, f.deadline)
-	if f.archive != "" {
-		if _, err := os.Stat(filepath.Join(f.archive, archive.MetaFile)); err == nil {
-			known, err := live.FromArchive(f.archive, req.Now)
-			if err != nil {
-				return nil, nil, err
-			}
-			for name, fact := range known {
-				facts[name] = fact
-			}
-		}
-	}
-	if f.baseline != "" {
-		b, err := live.Baseline(f.baseline)
-		if err != nil {
-			return nil, nil, err
-		}
-		facts["integrity_baseline"] = b
-	}
-	end := time.Now().UTC()
-	if !fixedNow.IsZero() {
-		// --now runs the collection as if at that time (recorded or backfilled data): the
-		// observations are rebased onto it so that their ages are the real ones.
-		shift := fixedNow.Sub(start)
-		for name, fact := range facts {
-			// Only wall-clock stamps move; a source that already stamps the requested time
-			// (Prometheus evaluates at it) is left alone.
-			if name != "integrity_baseline" && !fact.CollectedAt.Before(start.Add(-time.Second)) {
-				fact.CollectedAt = fact.CollectedAt.Add(shift)
-				facts[name] = fact
-			}
-		}
-		end = end.Add(shift)
-	}
-	// now is recorded in whole seconds; rounding up keeps every fact collected at or before
-	// it, as the policies require of a usable fact.
-	params.Now = end.Add(time.Second - time.Nanosecond).Truncate(time.Second)
-	in, err := engine.BuildInput(rb, params, engine.FactsMap(facts))
+	in, err := live.Gather(ctx, rb, params, live.Options{Deadline: f.deadline, Archive: f.archive, Baseline: f.baseline})
 	if err != nil {
 		return nil, nil, err
 	}

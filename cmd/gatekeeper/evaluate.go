@@ -16,10 +16,10 @@ import (
 )
 
 type evaluateFlags struct {
-	runbook, env, gate, factsPath, now, cutoverAt, stepStartedAt, launchID, format, writeInput, baseline, archive string
-	step                                                                                                          int
-	policies                                                                                                      []string
-	deadline                                                                                                      time.Duration
+	runbook, env, gate, factsPath, now, cutoverAt, stepStartedAt, launchID, format, writeInput, baseline, archive, signKey string
+	step                                                                                                                   int
+	policies                                                                                                               []string
+	deadline                                                                                                               time.Duration
 }
 
 func newEvaluateCmd() *cobra.Command {
@@ -71,6 +71,7 @@ first, exactly as 'collect' does. The decision is printed and the exit code says
 	fl.StringVar(&f.writeInput, "write-input", "", "also write the exact policy input to this file (for opa eval)")
 	fl.StringVar(&f.baseline, "baseline", "", "live only: facts collected at pre-cutover, whose integrity fact is the data-integrity baseline")
 	fl.StringVar(&f.archive, "archive", "", "append the decision record to this launch archive directory (created if missing)")
+	fl.StringVar(&f.signKey, "sign-key", "", "with --archive: sign each appended record with this ed25519 private key file (default: the key in $"+signingKeyEnv+", if set)")
 	fl.DurationVar(&f.deadline, "deadline", live.DefaultDeadline, "live only: overall collection deadline")
 	for _, name := range []string{"runbook", "env", "gate"} {
 		_ = cmd.MarkFlagRequired(name)
@@ -141,7 +142,7 @@ func evaluate(cmd *cobra.Command, f evaluateFlags, step *int) (*engine.Record, e
 	if pinErr != nil {
 		return nil, pinErr
 	}
-	return decideArchived(ctx, f.archive, rb, pl.ps, in, func(prev string) (*engine.Record, error) {
+	return decideArchived(ctx, archiveTo{f.archive, f.signKey}, rb, pl.ps, in, func(prev string) (*engine.Record, error) {
 		return engine.DecidePrepared(ctx, pl.ps, rb, pin, prev)
 	})
 }
@@ -165,7 +166,7 @@ func evaluateLive(cmd *cobra.Command, f evaluateFlags, gate engine.Gate) (*engin
 	if err != nil {
 		return nil, err
 	}
-	return decideArchived(ctx, f.archive, rb, ps, in, func(prev string) (*engine.Record, error) {
+	return decideArchived(ctx, archiveTo{f.archive, f.signKey}, rb, ps, in, func(prev string) (*engine.Record, error) {
 		return engine.Decide(ctx, ps, rb, in, prev)
 	})
 }

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
+	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -16,9 +21,12 @@ import (
 )
 
 type replayFlags struct {
-	format   string
-	policies []string
-	runbook  string
+	format      string
+	policies    []string
+	runbook     string
+	publicKey   string
+	fingerprint string
+	requireSigs bool
 }
 
 // replayInputHook, when set by a test, alters each archived input before it is re-decided.
@@ -33,6 +41,16 @@ func newReplayCmd() *cobra.Command {
 every record from its archived input with its archived policy set, comparing decision, checks
 and warnings. Exit 0 when everything verifies and matches, 4 when an archive fails
 verification, 5 when a decision differs.
+
+Signatures: every signed record's ed25519 signature is verified against the public key it
+records. --public-key FILE or --fingerprint FP additionally requires every signature to be by
+that key; --require-signatures makes an unsigned record fail verification (without it,
+unsigned records stay valid, also when a key is pinned). A failing signature exits 4 naming
+the record.
+
+Records are verified as they stream and re-decided by a pool of one worker per CPU; the
+results are printed in record order and memory stays bounded (with -o json the per-record
+results are collected for the report).
 
 What-if: with --policies DIR (the built-ins plus DIR instead of the archived set) and/or
 --runbook R (R's normalized runbook in place of the archived one), the archived facts are
@@ -57,6 +75,9 @@ archive fails verification (4).`,
 	fl.StringVarP(&f.format, "output", "o", "text", "output format: text or json")
 	fl.StringArrayVar(&f.policies, "policies", nil, "what-if: directory of Rego policies loaded beside the built-ins instead of the archived set (repeatable)")
 	fl.StringVar(&f.runbook, "runbook", "", "what-if: runbook whose normalized form replaces the archived one")
+	fl.StringVar(&f.publicKey, "public-key", "", "require every signature to be by this ed25519 public key (file: PEM or base64)")
+	fl.StringVar(&f.fingerprint, "fingerprint", "", "require every signature to be by the key with this fingerprint (sha256:…)")
+	fl.BoolVar(&f.requireSigs, "require-signatures", false, "fail verification on any unsigned record")
 	return cmd
 }
 
@@ -106,11 +127,38 @@ type replayer struct {
 	whatIf bool
 	ps     *engine.PolicySet // what-if policies, or nil for the archived set
 	rb     *engine.Runbook   // what-if runbook, or nil
+	sig    archive.SigPolicy
+	mu     sync.Mutex // guards cache
 	cache  map[string]*engine.PolicySet
 }
 
+// sigPolicy turns the signature flags into what verification demands.
+func sigPolicy(f replayFlags) (archive.SigPolicy, error) {
+	p := archive.SigPolicy{Require: f.requireSigs, Fingerprint: f.fingerprint}
+	if f.publicKey != "" {
+		b, err := os.ReadFile(f.publicKey)
+		if err != nil {
+			return p, fmt.Errorf("public key: %w", err)
+		}
+		pub, err := archive.ParsePublicKey(b)
+		if err != nil {
+			return p, fmt.Errorf("%s: %w", f.publicKey, err)
+		}
+		fp := archive.Fingerprint(pub)
+		if p.Fingerprint != "" && p.Fingerprint != fp {
+			return p, fmt.Errorf("--fingerprint %s is not that of --public-key %s (%s)", p.Fingerprint, f.publicKey, fp)
+		}
+		p.Fingerprint = fp
+	}
+	return p, nil
+}
+
 func replay(ctx context.Context, w io.Writer, f replayFlags, dirs []string) (int, error) {
-	r := &replayer{ctx: ctx, cache: map[string]*engine.PolicySet{}}
+	sp, err := sigPolicy(f)
+	if err != nil {
+		return 0, err
+	}
+	r := &replayer{ctx: ctx, sig: sp, cache: map[string]*engine.PolicySet{}}
 	if len(f.policies) > 0 {
 		ps, err := engine.LoadPolicies(ctx, f.policies...)
 		if err != nil {
@@ -130,6 +178,9 @@ func replay(ctx context.Context, w io.Writer, f replayFlags, dirs []string) (int
 	}
 	rep := replayReport{Archives: []archiveResult{}, Records: []replayed{}, Summary: replaySummary{WhatIf: r.whatIf}}
 	text := f.format == "text"
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
+	w = bw
 	verifyFailed := false
 	for _, dir := range dirs {
 		ar := archiveResult{Archive: dir}
@@ -143,10 +194,11 @@ func replay(ctx context.Context, w io.Writer, f replayFlags, dirs []string) (int
 			if r.whatIf && res.Match {
 				return
 			}
-			rep.Records = append(rep.Records, res)
 			if text {
-				printReplayed(w, res, r.whatIf)
+				printReplayed(bw, res, r.whatIf)
+				return
 			}
+			rep.Records = append(rep.Records, res)
 		})
 		var ve *archive.VerifyError
 		switch {
@@ -216,21 +268,74 @@ func orNone(o engine.Outcome) string {
 	return string(o)
 }
 
-// archive verifies one archive and re-decides each of its records, reporting each result.
+// replayJob is one verified record on its way through the worker pool.
+type replayJob struct {
+	n     int
+	e     *archive.Entry
+	input []byte
+	res   replayed
+	err   error
+	done  chan struct{}
+}
+
+// archive verifies one archive as it streams and re-decides its records in a pool of
+// runtime.NumCPU workers, reporting each result in record order. At most a few jobs per
+// worker are in flight, so memory stays bounded however long the archive.
 func (r *replayer) archive(dir string, report func(replayed)) error {
 	a, err := archive.Open(dir)
 	if err != nil {
 		return err
 	}
-	return a.Walk(func(n int, e *archive.Entry, input []byte) error {
-		res, err := r.record(a, e, input)
-		if err != nil {
-			return fmt.Errorf("replay %s: record %d: %w", dir, n, err)
+	a.RequireSignatures(r.sig)
+	workers := runtime.NumCPU()
+	jobs := make(chan *replayJob, workers)
+	order := make(chan *replayJob, 4*workers)
+	for range workers {
+		go func() {
+			for j := range jobs {
+				j.res, j.err = r.record(a, j.e, j.input)
+				j.input = nil
+				close(j.done)
+			}
+		}()
+	}
+	var failed atomic.Bool
+	emitted := make(chan error, 1)
+	go func() {
+		var first error
+		for j := range order {
+			<-j.done
+			switch {
+			case first != nil:
+			case j.err != nil:
+				first = fmt.Errorf("replay %s: record %d: %w", dir, j.n, j.err)
+				failed.Store(true)
+			default:
+				j.res.Archive, j.res.Record = dir, j.n
+				report(j.res)
+			}
 		}
-		res.Archive, res.Record = dir, n
-		report(res)
+		emitted <- first
+	}()
+	errStop := errors.New("stop")
+	walkErr := a.Walk(func(n int, e *archive.Entry, input []byte) error {
+		if failed.Load() {
+			return errStop
+		}
+		j := &replayJob{n: n, e: e, input: input, done: make(chan struct{})}
+		order <- j
+		jobs <- j
 		return nil
 	})
+	close(jobs)
+	close(order)
+	if err := <-emitted; err != nil {
+		return err
+	}
+	if walkErr == errStop {
+		return nil
+	}
+	return walkErr
 }
 
 func (r *replayer) record(a *archive.Archive, e *archive.Entry, input []byte) (replayed, error) {
@@ -274,6 +379,8 @@ func (r *replayer) policies(a *archive.Archive, digest string) (*engine.PolicySe
 	if r.ps != nil {
 		return r.ps, nil
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if ps, ok := r.cache[digest]; ok {
 		return ps, nil
 	}
