@@ -232,7 +232,7 @@ func (b *builder) record(n int, e *archive.Entry, in map[string]any) {
 		g.Warnings = append(g.Warnings, w.Message)
 	}
 	r.Gates = append(r.Gates, g)
-	if e.Gate == engine.Gate("pre-cutover") {
+	if e.Gate == engine.PreCutover {
 		for _, c := range e.Checks {
 			if c.Rule == "pre_cutover.uat_build" {
 				if c.Outcome == engine.Go {
@@ -243,7 +243,7 @@ func (b *builder) record(n int, e *archive.Entry, in map[string]any) {
 			}
 		}
 	}
-	if sm, ok := facts["smoke"].(map[string]any); ok && e.Gate == engine.Gate("post-smoke") {
+	if sm, ok := facts["smoke"].(map[string]any); ok && e.Gate == engine.PostSmoke {
 		r.Smoke = b.smoke(sm)
 	}
 	if v, ok := facts["integrations"].(map[string]any); ok {
@@ -451,7 +451,7 @@ func (b *builder) outcome() {
 	r := b.r
 	complete, firstRB, lastRB := -1, -1, -1
 	for i, e := range b.entries {
-		if e.Gate == engine.Gate("window") && e.Complete {
+		if e.Gate == engine.Window && e.Complete {
 			complete = i
 		}
 		if e.Decision == engine.Rollback {
