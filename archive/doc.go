@@ -18,6 +18,12 @@
 // name a blob. "prev" is the "sha256:" digest of the previous line of records.jsonl (the
 // previous record's canonical JSON, its "digest" included); the first record has no prev.
 //
+// A record may carry "signature": {"alg": "ed25519", "key_fingerprint", "public_key", "sig"},
+// the ed25519 signature (base64) over the record's "digest" string, by the key whose raw
+// public key (base64) and fingerprint ("sha256:" hex of the raw key) it names. The digest
+// is computed without "digest" and "signature"; prev covers the whole line, signature
+// included. Walk verifies every signature present; SigPolicy can require signatures and a key.
+//
 // Append writes the blobs first (temporary file, fsync, rename, fsync of the directory), then,
 // holding an exclusive flock on the lock file, reads the last record for prev and appends the
 // new line with one write and an fsync. A crash leaves at worst an unreferenced blob or a torn

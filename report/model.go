@@ -473,12 +473,13 @@ func (b *builder) outcome() {
 		if t, err := time.Parse(time.RFC3339, e.Now); err == nil {
 			r.RollbackAt = t.Unix()
 		}
-		why := []string{fmt.Sprintf("Rollback decided at %s by gate %s:", e.Now, gateLabel(&e))}
+		var msgs []string
 		for _, c := range e.Failed() {
 			if c.Outcome == engine.Rollback {
-				why = append(why, c.Message)
+				msgs = append(msgs, c.Message)
 			}
 		}
+		why := []string{fmt.Sprintf("Rollback decided at %s by gate %s: %s.", e.Now, gateLabel(&e), strings.Join(msgs, "; "))}
 		verified := "The rollback has not been verified in this archive (no post-rollback record)."
 		for _, p := range b.entries[firstRB+1:] {
 			if p.Gate == engine.PostRollback {
@@ -494,11 +495,11 @@ func (b *builder) outcome() {
 	case len(b.entries) > 0 && b.entries[len(b.entries)-1].Decision == engine.NoGo:
 		e := b.entries[len(b.entries)-1]
 		r.Outcome = "stopped"
-		why := []string{fmt.Sprintf("No-go at %s by gate %s, with no later decision:", e.Now, gateLabel(&e))}
+		var msgs []string
 		for _, c := range e.Failed() {
-			why = append(why, c.Message)
+			msgs = append(msgs, c.Message)
 		}
-		r.OutcomeWhy = why
+		r.OutcomeWhy = []string{fmt.Sprintf("No-go at %s by gate %s, with no later decision: %s.", e.Now, gateLabel(&e), strings.Join(msgs, "; "))}
 		r.Handoff = "The launch did not proceed; the on-call engineer stays on standby."
 	default:
 		r.Outcome = "in progress"
@@ -522,8 +523,8 @@ func reason(c engine.Check) Reason {
 			rs.Observed += fmt.Sprintf(" (coverage %.0f%%)", cov*100)
 		}
 	}
-	for _, k := range []string{"threshold", "min_requests", "max"} {
-		if v, ok := c.Evidence[k]; ok && isScalar(v) && k != "max" {
+	for _, k := range []string{"threshold", "min_requests"} {
+		if v, ok := c.Evidence[k]; ok && isScalar(v) {
 			rs.Threshold = scalar(v)
 			break
 		}

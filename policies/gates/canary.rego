@@ -120,20 +120,20 @@ _min_requests := lib.unknown(lib.problem("request_count"), _requests_evidence) i
 } else := lib.unknown(sprintf("%v requests, below criteria.min_requests %v", [lib.num(input.facts.request_count.value), input.runbook.criteria.min_requests]), _requests_evidence)
 
 # METADATA
-# title: Error rate not sustained above its maximum
+# title: Error rate within its maximum (sustained window)
 # description: |
 #   Breached (rollback) when the error_rate samples cover at least criteria.coverage_ratio
 #   of the last criteria.error_rate.sustained and every present sample is strictly above
 #   criteria.error_rate.max_ratio; a shorter spike is not a breach. Unknown when the
 #   series is too sparse, empty or NaN.
-findings contains lib.finding("canary.error_rate_sustained", "Error rate not sustained above its maximum", _error_rate)
+findings contains lib.finding("canary.error_rate_sustained", "Error rate within its maximum (sustained window)", _error_rate)
 
 # METADATA
-# title: p95 latency not sustained above its budget
+# title: p95 latency within its budget (sustained window)
 # description: |
 #   As the error rate, over the same window, against criteria.latency_p95.budget
 #   (seconds) raised by tolerance_pct.
-findings contains lib.finding("canary.latency_p95_sustained", "p95 latency not sustained above its budget", _latency)
+findings contains lib.finding("canary.latency_p95_sustained", "p95 latency within its budget (sustained window)", _latency)
 
 # Below the minimum request count, or without a step start, a sustained window on the
 # canary cohort is not evidence either way.

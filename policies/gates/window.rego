@@ -67,20 +67,20 @@ complete if {
 } else := false
 
 # METADATA
-# title: Error rate not sustained above its maximum
+# title: Error rate within its maximum (sustained window)
 # description: |
 #   Breached (rollback) when the error_rate samples cover at least criteria.coverage_ratio
 #   of the last criteria.error_rate.sustained and every present sample is strictly above
 #   criteria.error_rate.max_ratio; a shorter spike is not a breach. Unknown when the
 #   series is too sparse, empty or NaN.
-findings contains lib.finding("window.error_rate_sustained", "Error rate not sustained above its maximum", _error_rate)
+findings contains lib.finding("window.error_rate_sustained", "Error rate within its maximum (sustained window)", _error_rate)
 
 # METADATA
-# title: p95 latency not sustained above its budget
+# title: p95 latency within its budget (sustained window)
 # description: |
 #   As the error rate, over the same window, against criteria.latency_p95.budget
 #   (seconds) raised by tolerance_pct.
-findings contains lib.finding("window.latency_p95_sustained", "p95 latency not sustained above its budget", _latency)
+findings contains lib.finding("window.latency_p95_sustained", "p95 latency within its budget (sustained window)", _latency)
 
 _error_rate := lib.unknown("runbook criteria.error_rate.max_ratio is missing or not a number", {}) if {
 	not lib.error_rate_threshold

@@ -655,7 +655,7 @@ test_integrity_runbook_check_without_name_is_unknown if {
 test_messages_say_when_a_requirement_is_not_met if {
 	inp := _integrity(_counts(37, 0), _counts(0, 0))
 	startswith(_check(inp, "window.integrity").message, "No new data-integrity violations (not met): ")
-	startswith(_check(_unknown_rate, _rule).message, "Error rate not sustained above its maximum (unknown): ")
+	startswith(_check(_unknown_rate, _rule).message, "Error rate within its maximum (sustained window) (unknown): ")
 }
 
 # A runbook that tracks no migrations: the collector reports tool "none" and no dirty flag.
