@@ -107,3 +107,60 @@ func TestArchivedRecordReplaysWithStockOPA(t *testing.T) {
 		t.Fatalf("archive holds %d records, want 4", n)
 	}
 }
+
+// TestExportDecisionLog checks that every archived record exports as one OPA decision-log
+// event carrying its exact input, and that a tampered archive exports nothing but exit 4.
+func TestExportDecisionLog(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "launch")
+	for _, file := range []string{"healthy__window.json", "latency-regression__window.json"} {
+		if code, _, stderr := gk(t, "evaluate", "--runbook", exampleRunbook, "--env", "production", "--gate", "window",
+			"--facts", filepath.Join(scenarios, file), "--archive", dir); code == 1 {
+			t.Fatalf("evaluate %s: %s", file, stderr)
+		}
+	}
+	code, out, stderr := gk(t, "export", dir)
+	if code != 0 {
+		t.Fatalf("export: exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 events, got %d:\n%s", len(lines), out)
+	}
+	for i, want := range []string{"go", "rollback"} {
+		var ev struct {
+			DecisionID string `json:"decision_id"`
+			Path       string `json:"path"`
+			Input      struct {
+				Gate  string         `json:"gate"`
+				Facts map[string]any `json:"facts"`
+			} `json:"input"`
+			Result struct {
+				Decision string `json:"decision"`
+			} `json:"result"`
+			Timestamp string                    `json:"timestamp"`
+			Bundles   map[string]map[string]any `json:"bundles"`
+		}
+		if err := json.Unmarshal([]byte(lines[i]), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Result.Decision != want || ev.Path != "gatekeeper/gates/window" || ev.Input.Gate != "window" ||
+			ev.Input.Facts["error_rate"] == nil || ev.DecisionID == "" || ev.Timestamp == "" ||
+			!strings.HasPrefix(ev.Bundles["gatekeeper"]["revision"].(string), "sha256:") {
+			t.Errorf("event %d is not a complete decision-log event: %s", i+1, lines[i])
+		}
+	}
+	// One changed byte in the first record: verification fails and says which record.
+	recs := filepath.Join(dir, "records.jsonl")
+	b, err := os.ReadFile(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[40] ^= 1
+	if err := os.WriteFile(recs, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = gk(t, "export", dir)
+	if code != 4 || !strings.Contains(stderr, "record 1") {
+		t.Fatalf("export of a tampered archive: exit %d, want 4 naming record 1\n%s", code, stderr)
+	}
+}
