@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -411,9 +413,40 @@ func countLines(f *os.File) (int, error) {
 }
 
 // Walk verifies the archive while streaming its records, calling fn for each verified record
-// (n is 1-based) with the record's verified input blob. A verification failure is a *VerifyError naming the record; an error from
-// fn stops the walk and is returned as is. Memory is bounded by the longest record.
+// (n is 1-based) with the record's verified input blob, in record order, on the calling
+// goroutine. A verification failure is a *VerifyError naming the record; an error from fn
+// stops the walk and is returned as is. Memory is bounded by the longest record times the
+// (small, fixed) number of records in flight. The per-record verification runs in
+// runtime.NumCPU workers; see WalkEach.
 func (a *Archive) Walk(fn func(n int, e *Entry, input []byte) error) error {
+	return WalkEach(a, runtime.NumCPU(), nil, func(n int, e *Entry, input []byte, _ struct{}) error {
+		if fn == nil {
+			return nil
+		}
+		return fn(n, e, input)
+	})
+}
+
+// walkJob is one record on its way through WalkEach's workers.
+type walkJob[T any] struct {
+	n     int
+	line  []byte
+	prev  string // digest of the previous line, "" for the first
+	e     *Entry
+	input []byte
+	v     T
+	err   error
+	done  chan struct{}
+}
+
+// WalkEach is Walk with the per-record work in parallel: one goroutine streams the lines
+// and digests each (the chain needs only that), workers goroutines verify the records (JSON,
+// own digest, signature, chain link, blobs, reading and hashing the input) and then call
+// work, when not nil, with the verified record and input; emit is called in record order on
+// the calling goroutine with work's result. The first failure in record order ends the walk:
+// a verification failure as a *VerifyError naming the record, an error from work or emit as
+// is. At most about 5×workers records are in flight, so memory stays bounded.
+func WalkEach[T any](a *Archive, workers int, work func(n int, e *Entry, input []byte) (T, error), emit func(n int, e *Entry, input []byte, v T) error) error {
 	f, err := os.Open(filepath.Join(a.dir, RecordsFile))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -422,77 +455,159 @@ func (a *Archive) Walk(fn func(n int, e *Entry, input []byte) error) error {
 		return fmt.Errorf("archive %s: %w", a.dir, err)
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	verified := map[string]bool{}
-	prev := ""
-	fail := func(n int, format string, args ...any) error {
+	if workers < 1 {
+		workers = 1
+	}
+	jobs := make(chan *walkJob[T], 2*workers)
+	order := make(chan *walkJob[T], 4*workers)
+	stop := make(chan struct{})
+	vb := &verifiedBlobs{m: map[string]bool{}}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				j.e, j.input, j.err = a.verifyLine(j.n, j.line, j.prev, vb)
+				j.line = nil
+				if j.err == nil && work != nil {
+					j.v, j.err = work(j.n, j.e, j.input)
+				}
+				close(j.done)
+			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		r := bufio.NewReaderSize(f, 1<<20)
+		prev := ""
+		for n := 1; ; n++ {
+			line, err := readLine(r)
+			if err == io.EOF && len(line) == 0 {
+				return
+			}
+			j := &walkJob[T]{n: n, line: line, prev: prev, done: make(chan struct{})}
+			switch {
+			case err == io.EOF:
+				j.err = &VerifyError{Dir: a.dir, Record: n, Msg: "torn write (no newline): the archive was interrupted; nothing was dropped"}
+			case err != nil:
+				j.err = &VerifyError{Dir: a.dir, Record: n, Msg: err.Error()}
+			}
+			if j.err != nil {
+				close(j.done)
+				select {
+				case order <- j:
+				case <-stop:
+				}
+				return
+			}
+			prev = engine.DigestBytes(line)
+			select {
+			case order <- j:
+			case <-stop:
+				return
+			}
+			select {
+			case jobs <- j:
+			case <-stop:
+				close(j.done) // never reaches a worker; the emitter is only draining
+				return
+			}
+		}
+	}()
+	var first error
+	for j := range order {
+		<-j.done
+		if first != nil {
+			continue
+		}
+		if j.err == nil {
+			j.err = emit(j.n, j.e, j.input, j.v)
+		}
+		j.e, j.input = nil, nil
+		if j.err != nil {
+			first = j.err
+			close(stop)
+		}
+	}
+	wg.Wait()
+	return first
+}
+
+// verifiedBlobs remembers the shared blobs (runbook, policies) already verified.
+type verifiedBlobs struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (v *verifiedBlobs) has(d string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.m[d]
+}
+
+func (v *verifiedBlobs) add(d string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.m[d] = true
+}
+
+// verifyLine verifies record n's line: its JSON, its own digest, its signature, its link to
+// the previous line (whose digest is prev), its launch, and its blobs; it returns the record
+// and its verified input blob.
+func (a *Archive) verifyLine(n int, line []byte, prev string, vb *verifiedBlobs) (*Entry, []byte, error) {
+	fail := func(format string, args ...any) error {
 		return &VerifyError{Dir: a.dir, Record: n, Msg: fmt.Sprintf(format, args...)}
 	}
-	for n := 1; ; n++ {
-		line, err := readLine(r)
-		if err == io.EOF {
-			if len(line) == 0 {
-				return nil
-			}
-			return fail(n, "torn write (no newline): the archive was interrupted; nothing was dropped")
-		}
-		if err != nil {
-			return fail(n, "%v", err)
-		}
-		d := json.NewDecoder(bytes.NewReader(line))
-		d.UseNumber()
-		var m map[string]any
-		if err := d.Decode(&m); err != nil || d.More() {
-			return fail(n, "not valid JSON (corrupt or tampered): %v", err)
-		}
-		own, _ := m["digest"].(string)
-		delete(m, "digest")
-		delete(m, "signature")
-		got, err := engine.Digest(m)
-		if err != nil {
-			return fail(n, "%v", err)
-		}
-		if own == "" || got != own {
-			return fail(n, "content does not match its digest %q (computed %s): the record was changed", own, got)
-		}
-		var e Entry
-		if err := json.Unmarshal(line, &e); err != nil {
-			return fail(n, "not a decision record: %v", err)
-		}
-		if err := checkSignature(e.Signature, own, a.policy); err != nil {
-			return fail(n, "%v", err)
-		}
-		if e.Prev != prev {
-			if prev == "" {
-				return fail(n, "chain break: the first record has prev %s (records removed before it?)", e.Prev)
-			}
-			return fail(n, "chain break: prev %q does not match the previous record's digest %s (record removed, reordered or changed)", e.Prev, prev)
-		}
-		if e.LaunchID != a.meta.LaunchID || e.Environment != a.meta.Environment {
-			return fail(n, "launch %q in %q does not belong in this archive of %q in %q", e.LaunchID, e.Environment, a.meta.LaunchID, a.meta.Environment)
-		}
-		// The input is different for nearly every record: it is read and checked each time,
-		// and only the shared blobs are remembered once verified.
-		input, err := a.Blob(e.InputDigest)
-		if err != nil {
-			return fail(n, "input_digest: %v", err)
-		}
-		for _, ref := range []struct{ name, d string }{{"runbook_digest", e.RunbookDigest}, {"runbook_source", e.RunbookSource}, {"policies_digest", e.PoliciesDigest}} {
-			if verified[ref.d] {
-				continue
-			}
-			if _, err := a.Blob(ref.d); err != nil {
-				return fail(n, "%s: %v", ref.name, err)
-			}
-			verified[ref.d] = true
-		}
-		prev = engine.DigestBytes(line)
-		if fn != nil {
-			if err := fn(n, &e, input); err != nil {
-				return err
-			}
-		}
+	d := json.NewDecoder(bytes.NewReader(line))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil || d.More() {
+		return nil, nil, fail("not valid JSON (corrupt or tampered): %v", err)
 	}
+	own, _ := m["digest"].(string)
+	delete(m, "digest")
+	delete(m, "signature")
+	got, err := engine.Digest(m)
+	if err != nil {
+		return nil, nil, fail("%v", err)
+	}
+	if own == "" || got != own {
+		return nil, nil, fail("content does not match its digest %q (computed %s): the record was changed", own, got)
+	}
+	var e Entry
+	if err := json.Unmarshal(line, &e); err != nil {
+		return nil, nil, fail("not a decision record: %v", err)
+	}
+	if err := checkSignature(e.Signature, own, a.policy); err != nil {
+		return nil, nil, fail("%v", err)
+	}
+	if e.Prev != prev {
+		if prev == "" {
+			return nil, nil, fail("chain break: the first record has prev %s (records removed before it?)", e.Prev)
+		}
+		return nil, nil, fail("chain break: prev %q does not match the previous record's digest %s (record removed, reordered or changed)", e.Prev, prev)
+	}
+	if e.LaunchID != a.meta.LaunchID || e.Environment != a.meta.Environment {
+		return nil, nil, fail("launch %q in %q does not belong in this archive of %q in %q", e.LaunchID, e.Environment, a.meta.LaunchID, a.meta.Environment)
+	}
+	// The input is different for nearly every record: it is read and checked each time,
+	// and only the shared blobs are remembered once verified.
+	input, err := a.Blob(e.InputDigest)
+	if err != nil {
+		return nil, nil, fail("input_digest: %v", err)
+	}
+	for _, ref := range []struct{ name, d string }{{"runbook_digest", e.RunbookDigest}, {"runbook_source", e.RunbookSource}, {"policies_digest", e.PoliciesDigest}} {
+		if vb.has(ref.d) {
+			continue
+		}
+		if _, err := a.Blob(ref.d); err != nil {
+			return nil, nil, fail("%s: %v", ref.name, err)
+		}
+		vb.add(ref.d)
+	}
+	return &e, input, nil
 }
 
 // readLine reads one line without its newline; io.EOF with a non-empty line means the last

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
-	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -268,74 +267,31 @@ func orNone(o engine.Outcome) string {
 	return string(o)
 }
 
-// replayJob is one verified record on its way through the worker pool.
-type replayJob struct {
-	n     int
-	e     *archive.Entry
-	input []byte
-	res   replayed
-	err   error
-	done  chan struct{}
-}
-
-// archive verifies one archive as it streams and re-decides its records in a pool of
-// runtime.NumCPU workers, reporting each result in record order. At most a few jobs per
-// worker are in flight, so memory stays bounded however long the archive.
+// archive verifies one archive as it streams and re-decides its records: archive.WalkEach
+// streams the lines and checks the chain links, and a pool of runtime.NumCPU workers does
+// each record's verification (JSON, digests, signature, reading and hashing its input) and
+// re-decision (decoding the input, evaluating); the results are reported in record order.
+// At most a few records per worker are in flight, so memory stays bounded however long the
+// archive.
 func (r *replayer) archive(dir string, report func(replayed)) error {
 	a, err := archive.Open(dir)
 	if err != nil {
 		return err
 	}
 	a.RequireSignatures(r.sig)
-	workers := runtime.NumCPU()
-	jobs := make(chan *replayJob, workers)
-	order := make(chan *replayJob, 4*workers)
-	for range workers {
-		go func() {
-			for j := range jobs {
-				j.res, j.err = r.record(a, j.e, j.input)
-				j.input = nil
-				close(j.done)
+	return archive.WalkEach(a, runtime.NumCPU(),
+		func(n int, e *archive.Entry, input []byte) (replayed, error) {
+			res, err := r.record(a, e, input)
+			if err != nil {
+				return res, fmt.Errorf("replay %s: record %d: %w", dir, n, err)
 			}
-		}()
-	}
-	var failed atomic.Bool
-	emitted := make(chan error, 1)
-	go func() {
-		var first error
-		for j := range order {
-			<-j.done
-			switch {
-			case first != nil:
-			case j.err != nil:
-				first = fmt.Errorf("replay %s: record %d: %w", dir, j.n, j.err)
-				failed.Store(true)
-			default:
-				j.res.Archive, j.res.Record = dir, j.n
-				report(j.res)
-			}
-		}
-		emitted <- first
-	}()
-	errStop := errors.New("stop")
-	walkErr := a.Walk(func(n int, e *archive.Entry, input []byte) error {
-		if failed.Load() {
-			return errStop
-		}
-		j := &replayJob{n: n, e: e, input: input, done: make(chan struct{})}
-		order <- j
-		jobs <- j
-		return nil
-	})
-	close(jobs)
-	close(order)
-	if err := <-emitted; err != nil {
-		return err
-	}
-	if walkErr == errStop {
-		return nil
-	}
-	return walkErr
+			return res, nil
+		},
+		func(n int, _ *archive.Entry, _ []byte, res replayed) error {
+			res.Archive, res.Record = dir, n
+			report(res)
+			return nil
+		})
 }
 
 func (r *replayer) record(a *archive.Archive, e *archive.Entry, input []byte) (replayed, error) {
