@@ -51,18 +51,9 @@ func FromArchive(dir string, now time.Time) (map[string]engine.Fact, error) {
 	}
 	facts := map[string]engine.Fact{}
 	if baseline != nil {
-		f := engine.Fact{Source: "archive", Path: dir, Data: map[string]any{}}
-		for k, v := range baseline {
-			switch k {
-			case "source", "query", "url", "path", "duration_ms":
-			case "collected_at":
-				s, _ := v.(string)
-				f.CollectedAt, _ = time.Parse(time.RFC3339Nano, s)
-			case "error":
-				f.Err, _ = v.(string)
-			default:
-				f.Data[k] = v
-			}
+		f, err := archivedFact(dir, baseline)
+		if err != nil {
+			return nil, fmt.Errorf("read archive %s: pre-cutover integrity: %w", dir, err)
 		}
 		facts["integrity_baseline"] = f
 	}

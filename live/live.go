@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/gatekeeper-dev/gatekeeper/collectors/deploystatus"
@@ -131,6 +130,17 @@ func Baseline(path string) (engine.Fact, error) {
 	if !ok {
 		return engine.Fact{}, fmt.Errorf("baseline %s: no integrity fact (use the facts collected at pre-cutover)", path)
 	}
+	f, err := archivedFact(path, raw)
+	if err != nil {
+		return engine.Fact{}, fmt.Errorf("baseline %s: integrity: %w", path, err)
+	}
+	return f, nil
+}
+
+// archivedFact turns a fact as a policy input holds it back into an engine.Fact whose source
+// is the archive (or facts file) it was read from, keeping the original collection time so its
+// age stays the real one.
+func archivedFact(path string, raw map[string]any) (engine.Fact, error) {
 	f := engine.Fact{Source: "archive", Path: path, Data: map[string]any{}}
 	for k, v := range raw {
 		switch k {
@@ -139,7 +149,7 @@ func Baseline(path string) (engine.Fact, error) {
 			s, _ := v.(string)
 			t, err := time.Parse(time.RFC3339Nano, s)
 			if err != nil {
-				return engine.Fact{}, fmt.Errorf("baseline %s: integrity.collected_at %q is not an RFC 3339 time", path, s)
+				return engine.Fact{}, fmt.Errorf("collected_at %q is not an RFC 3339 time", s)
 			}
 			f.CollectedAt = t
 		case "error":
@@ -147,9 +157,6 @@ func Baseline(path string) (engine.Fact, error) {
 		default:
 			f.Data[k] = v
 		}
-	}
-	if _, err := os.Stat(path); err != nil {
-		return engine.Fact{}, fmt.Errorf("baseline: %w", err)
 	}
 	return f, nil
 }
