@@ -42,12 +42,46 @@ type Meta struct {
 	CreatedAt   string `json:"created_at"`
 }
 
-// Entry is one archived record: DESIGN.md's decision record plus the archive's references.
+// Entry is one archived record: DESIGN.md's decision record plus the archive's references,
+// or, when Event is set, an event of the launch (Kind "event") chained the same way.
 type Entry struct {
 	engine.Record
 	RunbookSource string     `json:"runbook_source"`
+	Kind          string     `json:"kind,omitempty"`
+	Event         *Event     `json:"event,omitempty"`
 	Digest        string     `json:"digest,omitempty"`
 	Signature     *Signature `json:"signature,omitempty"`
+}
+
+// KindEvent marks an entry that is an event of the launch rather than a decision.
+const KindEvent = "event"
+
+// Event types a launch appends between its decisions.
+const (
+	EventAttestation  = "attestation"  // a manual check or the commander's call (attest)
+	EventNotification = "notification" // one channel's delivery of one notification
+	EventHook         = "hook"         // one run of a runbook hook
+	EventOutcome      = "outcome"      // how the launch ended
+	EventInterrupted  = "interrupted"  // the launch or watch was stopped by a signal
+)
+
+// Event is something that happened during a launch that is not a decision but that later
+// decisions, the report and auditors rely on: it is chained, signed and verified like one.
+type Event struct {
+	Type string         `json:"type"`
+	At   string         `json:"at"` // RFC 3339
+	Data map[string]any `json:"data"`
+}
+
+// eventLine is an event entry as written: the launch it belongs to, the event, the chain.
+type eventLine struct {
+	Kind        string     `json:"kind"`
+	LaunchID    string     `json:"launch_id"`
+	Environment string     `json:"environment"`
+	Event       *Event     `json:"event"`
+	Prev        string     `json:"prev,omitempty"`
+	Digest      string     `json:"digest,omitempty"`
+	Signature   *Signature `json:"signature,omitempty"`
 }
 
 // Blobs are the contents a record references, stored by digest before the record is appended.
@@ -311,6 +345,79 @@ func (a *Archive) Append(b Blobs, decide func(prev string) (*engine.Record, erro
 	return e, nil
 }
 
+// AppendEvent appends ev to the launch's chain under the archive's lock, signed when the
+// archive signs, and fsynced: an event is evidence like a decision and is verified the same way.
+func (a *Archive) AppendEvent(ev Event) (*Entry, error) {
+	if strings.TrimSpace(ev.Type) == "" {
+		return nil, fmt.Errorf("archive: event without a type")
+	}
+	if _, err := time.Parse(time.RFC3339, ev.At); err != nil {
+		return nil, fmt.Errorf("archive: event %s: at %q: want an RFC 3339 time", ev.Type, ev.At)
+	}
+	if ev.Data == nil {
+		ev.Data = map[string]any{}
+	}
+	unlock, err := lock(a.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	f, err := os.OpenFile(filepath.Join(a.dir, RecordsFile), os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
+	}
+	defer f.Close()
+	prev, n, err := lastLine(f)
+	if err != nil {
+		return nil, fmt.Errorf("archive %s: %w", a.dir, err)
+	}
+	l := &eventLine{Kind: KindEvent, LaunchID: a.meta.LaunchID, Environment: a.meta.Environment, Event: &ev, Prev: prev}
+	m, err := generic(l)
+	if err != nil {
+		return nil, fmt.Errorf("archive: event %d: %w", n+1, err)
+	}
+	if l.Digest, err = engine.Digest(m); err != nil {
+		return nil, fmt.Errorf("archive: event %d: %w", n+1, err)
+	}
+	m["digest"] = l.Digest
+	if a.signer != nil {
+		l.Signature = sign(a.signer, l.Digest)
+		if m["signature"], err = generic(l.Signature); err != nil {
+			return nil, err
+		}
+	}
+	line, err := engine.Canonical(m)
+	if err != nil {
+		return nil, fmt.Errorf("archive: event %d: %w", n+1, err)
+	}
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		return nil, fmt.Errorf("archive: event %d: write: %w", n+1, err)
+	}
+	if err := f.Sync(); err != nil {
+		return nil, fmt.Errorf("archive: event %d: fsync: %w", n+1, err)
+	}
+	if n == 0 {
+		if err := syncDir(a.dir); err != nil {
+			return nil, err
+		}
+	}
+	e := &Entry{Kind: KindEvent, Event: &ev, Digest: l.Digest, Signature: l.Signature}
+	e.LaunchID, e.Environment, e.Prev = l.LaunchID, l.Environment, prev
+	return e, nil
+}
+
+// Events verifies the whole archive and returns its event entries in order.
+func (a *Archive) Events() ([]Entry, error) {
+	var out []Entry
+	err := a.WalkAll(func(_ int, e *Entry, _ []byte) error {
+		if e.Event != nil {
+			out = append(out, *e)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // seal sets the entry's own digest (over its canonical JSON without digest and signature),
 // signs that digest when priv is set, and returns the canonical JSON line (without newline).
 func (e *Entry) seal(priv ed25519.PrivateKey) ([]byte, error) {
@@ -418,8 +525,20 @@ func countLines(f *os.File) (int, error) {
 // stops the walk and is returned as is. Memory is bounded by the longest record times the
 // (small, fixed) number of records in flight. The per-record verification runs in
 // runtime.NumCPU workers; see WalkEach.
+//
+// Walk yields decisions only (every entry is still verified); WalkAll yields events too.
 func (a *Archive) Walk(fn func(n int, e *Entry, input []byte) error) error {
 	return WalkEach(a, runtime.NumCPU(), nil, func(n int, e *Entry, input []byte, _ struct{}) error {
+		if fn == nil {
+			return nil
+		}
+		return fn(n, e, input)
+	})
+}
+
+// WalkAll is Walk over every entry: decisions with their input, events (Event set) with nil.
+func (a *Archive) WalkAll(fn func(n int, e *Entry, input []byte) error) error {
+	return walkEach(a, runtime.NumCPU(), true, nil, func(n int, e *Entry, input []byte, _ struct{}) error {
 		if fn == nil {
 			return nil
 		}
@@ -445,8 +564,13 @@ type walkJob[T any] struct {
 // work, when not nil, with the verified record and input; emit is called in record order on
 // the calling goroutine with work's result. The first failure in record order ends the walk:
 // a verification failure as a *VerifyError naming the record, an error from work or emit as
-// is. At most about 5×workers records are in flight, so memory stays bounded.
+// is. At most about 5×workers records are in flight, so memory stays bounded. Events are
+// verified but neither worked on nor emitted.
 func WalkEach[T any](a *Archive, workers int, work func(n int, e *Entry, input []byte) (T, error), emit func(n int, e *Entry, input []byte, v T) error) error {
+	return walkEach(a, workers, false, work, emit)
+}
+
+func walkEach[T any](a *Archive, workers int, events bool, work func(n int, e *Entry, input []byte) (T, error), emit func(n int, e *Entry, input []byte, v T) error) error {
 	f, err := os.Open(filepath.Join(a.dir, RecordsFile))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -470,7 +594,7 @@ func WalkEach[T any](a *Archive, workers int, work func(n int, e *Entry, input [
 			for j := range jobs {
 				j.e, j.input, j.err = a.verifyLine(j.n, j.line, j.prev, vb)
 				j.line = nil
-				if j.err == nil && work != nil {
+				if j.err == nil && work != nil && j.e.Event == nil {
 					j.v, j.err = work(j.n, j.e, j.input)
 				}
 				close(j.done)
@@ -522,7 +646,7 @@ func WalkEach[T any](a *Archive, workers int, work func(n int, e *Entry, input [
 		if first != nil {
 			continue
 		}
-		if j.err == nil {
+		if j.err == nil && (j.e.Event == nil || events) {
 			j.err = emit(j.n, j.e, j.input, j.v)
 		}
 		j.e, j.input = nil, nil
@@ -591,6 +715,14 @@ func (a *Archive) verifyLine(n int, line []byte, prev string, vb *verifiedBlobs)
 	}
 	if e.LaunchID != a.meta.LaunchID || e.Environment != a.meta.Environment {
 		return nil, nil, fail("launch %q in %q does not belong in this archive of %q in %q", e.LaunchID, e.Environment, a.meta.LaunchID, a.meta.Environment)
+	}
+	switch {
+	case e.Kind == KindEvent && (e.Event == nil || e.Event.Type == ""):
+		return nil, nil, fail("event entry without an event type")
+	case e.Kind == KindEvent:
+		return &e, nil, nil
+	case e.Kind != "" || e.Event != nil:
+		return nil, nil, fail("unknown entry kind %q (this gatekeeper reads decisions and events)", e.Kind)
 	}
 	// The input is different for nearly every record: it is read and checked each time,
 	// and only the shared blobs are remembered once verified.
