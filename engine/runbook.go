@@ -57,6 +57,23 @@ type RunbookSpec struct {
 	Criteria       CriteriaSpec       `json:"criteria"`
 	Environments   map[string]EnvSpec `json:"environments"`
 	Signoff        *SignoffSpec       `json:"signoff,omitempty"`
+	Testing        *TestingSpec       `json:"testing,omitempty"`
+}
+
+// TestingSpec holds test-only settings for end-to-end tests on one machine. A production
+// pre-cutover gate is no-go while a runbook has them, so they never reach a real launch.
+type TestingSpec struct {
+	// TimeScale divides the window's duration, interval and max_unknown, every canary
+	// bake and the announce lead, in the sequencer and in the policies alike.
+	TimeScale int `json:"time_scale"`
+}
+
+// Scaled is d as the launch runs it: divided by the runbook's testing.time_scale, if any.
+func (s RunbookSpec) Scaled(d time.Duration) time.Duration {
+	if s.Testing == nil || s.Testing.TimeScale <= 1 {
+		return d
+	}
+	return d / time.Duration(s.Testing.TimeScale)
 }
 
 // Build identifies one build: the release to promote or the rollback target.
@@ -264,6 +281,7 @@ type NotificationSpec struct {
 type HooksSpec struct {
 	Deploy   []string      `json:"deploy,omitempty"`
 	Shift    []string      `json:"shift,omitempty"`
+	Switch   []string      `json:"switch,omitempty"` // blue-green: move traffic to the other colour
 	Rollback []string      `json:"rollback,omitempty"`
 	Smoke    []string      `json:"smoke,omitempty"`
 	Timeout  time.Duration `json:"timeout"`
