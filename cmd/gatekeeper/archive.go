@@ -64,24 +64,7 @@ func decideArchived(ctx context.Context, to archiveTo, rb *engine.Runbook, ps *e
 	if err != nil {
 		return nil, err
 	}
-	m, err := in.Map()
-	if err != nil {
-		return nil, err
-	}
-	input, err := engine.Canonical(m)
-	if err != nil {
-		return nil, fmt.Errorf("archive: input: %w", err)
-	}
-	a, err := archive.OpenOrCreate(to.dir, in.LaunchID, in.Environment)
-	if err != nil {
-		return nil, err
-	}
-	if key != nil {
-		a.SignWith(key)
-	}
-	e, err := a.Append(archive.Blobs{
-		Input: input, RunbookSource: rb.Source, RunbookNormalized: rb.Normalized, Policies: ps.Modules(),
-	}, decide)
+	e, err := archive.AppendDecision(to.dir, key, rb, ps, in, decide)
 	if err != nil {
 		return nil, err
 	}
