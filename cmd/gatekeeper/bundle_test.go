@@ -344,6 +344,18 @@ func testMalformedFacts(t *testing.T, srv *opaServer) {
 			}
 		})
 	}
+	// A facts file posted as it is, without the runbook and the sign-off fact gatekeeper
+	// merges in: never go.
+	for _, drop := range []string{"runbook", "signoff"} {
+		t.Run("input without "+drop, func(t *testing.T) {
+			in := cloneJSON(t, input)
+			delete(in, drop)
+			delete(in["facts"].(map[string]any), drop)
+			if _, got := srv.decide(t, inputBody(t, in)); got == nil || got["decision"] == "go" {
+				t.Fatalf("opa decided %v", got["decision"])
+			}
+		})
+	}
 	// Not JSON: OPA refuses the request before any policy runs.
 	body := string(inputBody(t, input))
 	for _, tt := range []struct{ name, body string }{
