@@ -1,10 +1,17 @@
 package bundle
 
 import (
+	"bytes"
+	"context"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	opabundle "github.com/open-policy-agent/opa/v1/bundle"
+
+	"github.com/gatekeeper-dev/gatekeeper/engine"
 )
 
 func TestRootsFor(t *testing.T) {
@@ -36,5 +43,64 @@ func TestRootsFor(t *testing.T) {
 				t.Errorf("roots %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestBuildRevisionAndUserPolicies(t *testing.T) {
+	ctx := context.Background()
+	dir := "../testdata/example/policies"
+	b, err := Build(ctx, WithPolicies(dir), WithRevision("git-86f7e43"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := b.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	read, err := opabundle.NewReader(&buf).Read()
+	if err != nil {
+		t.Fatalf("opa cannot read the bundle: %v", err)
+	}
+	ps, err := engine.LoadPolicies(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range read.Modules {
+		names = append(names, m.URL)
+	}
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{name: "revision", got: read.Manifest.Revision, want: "git-86f7e43"},
+		{name: "metadata digest", got: read.Manifest.Metadata["policies_digest"], want: ps.Digest()},
+		{name: "digest field", got: b.PoliciesDigest, want: ps.Digest()},
+		{name: "user module", got: slices.Contains(names, "/user/change_freeze.rego"), want: true},
+		{name: "no test modules", got: slices.ContainsFunc(names, func(n string) bool { return strings.HasSuffix(n, "_test.rego") }), want: false},
+		{name: "module count", got: len(names), want: len(ps.Modules())},
+		{name: "unsigned", got: len(read.Signatures.Signatures), want: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+	// Same policies, same bytes: an unsigned bundle is reproducible.
+	b2, err := Build(ctx, WithPolicies(dir), WithRevision("git-86f7e43"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf1, buf2 bytes.Buffer
+	if err := b.Write(&buf1); err != nil {
+		t.Fatal(err)
+	}
+	if err := b2.Write(&buf2); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf1.Bytes(), buf2.Bytes()) {
+		t.Error("two builds of the same policies differ")
 	}
 }
