@@ -57,7 +57,7 @@ func TestLoadFactsInvalid(t *testing.T) {
 		{name: "missing facts", file: "missing-facts.json", issues: 1,
 			want: []string{"1:1: facts: required field is missing"}},
 		{name: "unknown fact name", file: "unknown-fact.json", issues: 1,
-			want: []string{"4:5: facts.error_ratio: field not allowed; expected one of: custom, deployment, error_rate,"}},
+			want: []string{"4:5: facts.error_ratio: field not allowed; expected one of: attestations, custom, deployment, error_rate,"}},
 		{name: "duplicate key", file: "duplicate-key.json", issues: 1,
 			want: []string{`4:3: gate: duplicate key "gate"`}},
 		{name: "wrong types", file: "wrong-types.json", issues: 12,

@@ -178,3 +178,10 @@ findings contains lib.finding("canary.integrity", "No new data-integrity violati
 advisories contains w if {
 	some w in lib.integrity_warnings("canary.integrity")
 }
+
+# METADATA
+# title: Manual checks and the commander's calls
+# description: Shared rules attest.* (see lib/attest.rego); none when nothing was attested.
+findings contains f if some f in lib.attested
+
+advisories contains w if some w in lib.attest_advisories

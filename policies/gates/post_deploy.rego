@@ -108,3 +108,10 @@ findings contains lib.finding("post_deploy.integrity", "No new data-integrity vi
 advisories contains w if {
 	some w in lib.integrity_warnings("post_deploy.integrity")
 }
+
+# METADATA
+# title: Manual checks and the commander's calls
+# description: Shared rules attest.* (see lib/attest.rego); none when nothing was attested.
+findings contains f if some f in lib.attested
+
+advisories contains w if some w in lib.attest_advisories

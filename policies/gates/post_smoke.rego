@@ -288,3 +288,10 @@ findings contains lib.finding("post_smoke.integrity", "No new data-integrity vio
 advisories contains w if {
 	some w in lib.integrity_warnings("post_smoke.integrity")
 }
+
+# METADATA
+# title: Manual checks and the commander's calls
+# description: Shared rules attest.* (see lib/attest.rego); none when nothing was attested.
+findings contains f if some f in lib.attested
+
+advisories contains w if some w in lib.attest_advisories

@@ -32,6 +32,7 @@ import data.gatekeeper.lib
 required contains rule if some rule in {
 	"launch.gate",
 	"runbook.signed_off",
+	"launch.no_test_settings",
 	"pre_cutover.uat_build",
 	"pre_cutover.commander",
 	"pre_cutover.rollback_plan",
@@ -58,6 +59,11 @@ findings contains lib.gate_check("pre-cutover")
 # title: Runbook signed off and unchanged
 # description: Shared rule runbook.signed_off (see lib/shared.rego).
 findings contains lib.signed_off
+
+# METADATA
+# title: No test-only settings in production
+# description: Shared rule launch.no_test_settings (see lib/shared.rego).
+findings contains lib.no_test_settings
 
 # METADATA
 # title: Release build is the UAT-approved build
@@ -165,7 +171,7 @@ _rollback_plan := lib.pass(sprintf("roll back to %v (%v)", [input.runbook.rollba
 # title: Release rehearsed on staging
 # description: |
 #   The staging rehearsal archive (fact rehearsal) records a completed launch of this
-#   very commit and image.
+#   very commit and image. A staging launch is itself the rehearsal.
 findings contains lib.finding("pre_cutover.rehearsal", "Release rehearsed on staging", _rehearsal)
 
 _rehearsal_evidence := {
@@ -179,7 +185,10 @@ _rehearsal_evidence := {
 	},
 }
 
-_rehearsal := lib.unknown(lib.problem("rehearsal"), _rehearsal_evidence) if {
+# A staging launch is the rehearsal itself: it cannot require one.
+_rehearsal := lib.pass("this launch is the staging rehearsal", {"environment": "staging"}) if {
+	input.environment == "staging"
+} else := lib.unknown(lib.problem("rehearsal"), _rehearsal_evidence) if {
 	not lib.usable("rehearsal")
 } else := lib.unknown("fact rehearsal.environment is missing", _rehearsal_evidence) if {
 	not lib.non_empty_string(_rehearsal_evidence.observed.environment)
@@ -207,20 +216,23 @@ _rehearsal := lib.unknown(lib.problem("rehearsal"), _rehearsal_evidence) if {
 # METADATA
 # title: Launch window announced
 # description: |
-#   A window_announced notification was delivered (2xx) at least the environment's
+#   A window announcement (notification event "announced", or "window_announced" as
+#   earlier facts files name it) was delivered (2xx) at least the environment's
 #   announce_lead before now.
 findings contains lib.finding("pre_cutover.announcement", "Launch window announced", _announcement)
 
-_lead := lib.duration_ns(lib.env_get(["announce_lead"]))
+_announce_events := {"announced", "window_announced"}
+
+_lead := lib.scaled_ns(lib.env_get(["announce_lead"]))
 
 _announcements := [{"channel": lib.get(d, "channel", null), "delivered": lib.get(d, "delivered", null), "status_code": lib.get(d, "status_code", null), "at": lib.get(d, "at", null)} |
 	some d in input.facts.notifications.deliveries
-	d.event == "window_announced"
+	d.event in _announce_events
 ]
 
 _announced_in_time if {
 	some d in input.facts.notifications.deliveries
-	d.event == "window_announced"
+	d.event in _announce_events
 	d.delivered == true
 	is_number(d.status_code)
 	d.status_code >= 200
@@ -283,3 +295,10 @@ findings contains lib.finding("pre_cutover.integrity_baseline", "Data-integrity 
 advisories contains w if {
 	some w in lib.baseline_warnings("pre_cutover.integrity_baseline")
 }
+
+# METADATA
+# title: Manual checks and the commander's calls
+# description: Shared rules attest.* (see lib/attest.rego); none when nothing was attested.
+findings contains f if some f in lib.attested
+
+advisories contains w if some w in lib.attest_advisories

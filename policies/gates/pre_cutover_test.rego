@@ -22,7 +22,7 @@ test_passing_input_goes if {
 
 test_rule_ids if {
 	fx.builtin_rules(fx.gate("pre_cutover", _in).checks, "pre_cutover") == {
-		"launch.gate", "runbook.signed_off",
+		"launch.gate", "runbook.signed_off", "launch.no_test_settings",
 		"pre_cutover.uat_build", "pre_cutover.commander", "pre_cutover.rollback_plan", "pre_cutover.rehearsal",
 		"pre_cutover.announcement", "pre_cutover.production_health", "pre_cutover.integrity_baseline",
 	}
@@ -322,4 +322,10 @@ test_uat_endpoint_result_needs_endpoint_format if {
 test_uat_bare_image_digest_matches if {
 	inp := fx.set_fact(_in, "uat", {"approved": object.union(_in.facts.uat.approved, {"image": "sha256:d7bdd545f09d8a73c2b990337c8211d708a04ccd9748627685e4fc79cc038039"})})
 	_check(inp, "pre_cutover.uat_build").status == "pass"
+}
+
+test_staging_launch_is_the_rehearsal if {
+	inp := json.remove(object.union(_in, {"environment": "staging"}), ["facts/rehearsal"])
+	_status(inp, "pre_cutover.rehearsal") == "pass"
+	_status(json.remove(_in, ["facts/rehearsal"]), "pre_cutover.rehearsal") == "unknown"
 }

@@ -63,7 +63,7 @@ required contains rule if some rule in {
 # complete: the window has run its full duration and nothing is failing or unknown.
 complete if {
 	decision == "go"
-	lib.now_ns >= lib.cutover_ns + lib.duration_ns(input.runbook.window.duration)
+	lib.now_ns >= lib.cutover_ns + lib.scaled_ns(input.runbook.window.duration)
 } else := false
 
 # METADATA
@@ -113,3 +113,10 @@ findings contains lib.finding("window.integrity", "No new data-integrity violati
 advisories contains w if {
 	some w in lib.integrity_warnings("window.integrity")
 }
+
+# METADATA
+# title: Manual checks and the commander's calls
+# description: Shared rules attest.* (see lib/attest.rego); none when nothing was attested.
+findings contains f if some f in lib.attested
+
+advisories contains w if some w in lib.attest_advisories

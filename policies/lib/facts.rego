@@ -28,6 +28,19 @@ duration_ns(s) := time.parse_duration_ns(s) if {
 
 positive_duration(s) if duration_ns(s) > 0
 
+# time_scale is the runbook's test-only time compression (testing.time_scale, see
+# docs/facts.md); 1 in every real launch. The production pre-cutover gate is no-go
+# while it is set, so it only ever compresses rehearsals and end-to-end tests.
+time_scale := n if {
+	n := input.runbook.testing.time_scale
+	is_number(n)
+	n >= 1
+} else := 1
+
+# scaled_ns(s): a window, bake or announce-lead duration as the launch runs it, i.e.
+# duration_ns(s) divided by time_scale (rounded down, as the sequencer divides).
+scaled_ns(s) := floor(duration_ns(s) / time_scale)
+
 # full_commit: a full, lowercase 40-hex commit SHA.
 full_commit(s) if {
 	is_string(s)
@@ -93,6 +106,8 @@ fact_sources := {
 	"latency_p95": "prometheus",
 	"request_count": "prometheus",
 	"history": "archive",
+	"attestations": "archive",
+	"hooks": "archive",
 }
 
 _facts := input.facts if {
