@@ -10,8 +10,9 @@ import (
 )
 
 // FromArchive reads what the launch's archive already knows and later gates need: the
-// pre-cutover `integrity` fact as `integrity_baseline`, and the earlier decisions after
-// cutover as `history` (how long a criterion has been unknown, for max_unknown). The archive is
+// pre-cutover `integrity` fact as `integrity_baseline`, the earlier decisions after cutover
+// as `history` (how long a criterion has been unknown, for max_unknown), and the launch's
+// events as `attestations`, `notifications`, `hooks` and, from the deploy hook, `deployment`. The archive is
 // verified while it is read; a launch without an archive yet yields no facts.
 func FromArchive(dir string, now time.Time) (map[string]engine.Fact, error) {
 	a, err := archive.Open(dir)
@@ -21,8 +22,13 @@ func FromArchive(dir string, now time.Time) (map[string]engine.Fact, error) {
 	var (
 		baseline map[string]any
 		records  []any
+		events   []archive.Entry
 	)
-	err = a.Walk(func(_ int, e *archive.Entry, input []byte) error {
+	err = a.WalkAll(func(_ int, e *archive.Entry, input []byte) error {
+		if e.Event != nil {
+			events = append(events, *e)
+			return nil
+		}
 		if e.Gate == engine.PreCutover {
 			var in struct {
 				Facts map[string]any `json:"facts"`
@@ -49,7 +55,7 @@ func FromArchive(dir string, now time.Time) (map[string]engine.Fact, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read archive %s: %w", dir, err)
 	}
-	facts := map[string]engine.Fact{}
+	facts := eventFacts(dir, now, events)
 	if baseline != nil {
 		f, err := archivedFact(dir, baseline)
 		if err != nil {

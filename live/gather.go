@@ -51,8 +51,17 @@ func Gather(ctx context.Context, rb *engine.Runbook, p engine.Params, o Options)
 				return nil, err
 			}
 			for name, fact := range known {
+				// A deployment status the deploy tooling reported wins over the hook's exit.
+				if cur, ok := facts[name]; ok && name == "deployment" && cur.Err == "" {
+					continue
+				}
 				facts[name] = fact
 			}
+		}
+	}
+	if p.Gate == engine.PreCutover && p.Environment != "staging" {
+		if env, ok := rb.Env(p.Environment); ok {
+			facts["rehearsal"] = Rehearsal(rb, env, req.Now)
 		}
 	}
 	if o.Baseline != "" {
