@@ -70,7 +70,9 @@ func TestEventTamperAndBadInput(t *testing.T) {
 		mutate func([]byte) []byte
 		want   string
 	}{
-		{"changed byte in event data", func(b []byte) []byte { return bytes.Replace(b, []byte(`"result":"fail"`), []byte(`"result":"pass"`), 1) }, "record 2: content does not match its digest"},
+		{"changed byte in event data", func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"result":"fail"`), []byte(`"result":"pass"`), 1)
+		}, "record 2: content does not match its digest"},
 		{"event removed", func(b []byte) []byte {
 			lines := bytes.SplitAfter(b, []byte("\n"))
 			return bytes.Join(append(lines[:1:1], lines[2:]...), nil)

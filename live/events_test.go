@@ -68,7 +68,9 @@ func TestRehearsal(t *testing.T) {
 				"commit": "86f7e437faa5a7fce15d1ddcb9eaeaea377667b8", "version": "2.4.0",
 				"image": "registry.example.com/shop/web@sha256:d7bdd545f09d8a73c2b990337c8211d708a04ccd9748627685e4fc79cc038039"}, ""},
 		{"no archive", func(t *testing.T, dir string) *engine.Runbook { return &engine.Runbook{} },
-			func(dir string) engine.EnvSpec { return engine.EnvSpec{Name: "production", RehearsalArchive: filepath.Join(dir, "missing")} },
+			func(dir string) engine.EnvSpec {
+				return engine.EnvSpec{Name: "production", RehearsalArchive: filepath.Join(dir, "missing")}
+			},
 			nil, "rehearsal archive"},
 		{"not named", func(t *testing.T, dir string) *engine.Runbook { return &engine.Runbook{} },
 			func(dir string) engine.EnvSpec { return engine.EnvSpec{Name: "production"} },
