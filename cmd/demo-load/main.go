@@ -45,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(stderr, "demo-load: %v rps against %s for %s\n", c.RPS, c.Target, durationText(c.Duration))
+	fmt.Fprintf(stderr, "demo-load: %v rps against %s %s\n", c.RPS, c.Target, durationText(c.Duration))
 	sum, err := Run(ctx, c)
 	if err != nil {
 		return err
@@ -65,5 +65,5 @@ func durationText(d time.Duration) string {
 	if d == 0 {
 		return "until interrupted"
 	}
-	return d.String()
+	return "for " + d.String()
 }

@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -43,6 +44,8 @@ commands:
   serve     run one shop instance of a release
   router    split traffic between the stable and the canary instance
   shift     set the router's canary weight (percent)
+  start     run "demo-shop <args>" detached, record its pid, wait until ready
+  stop      stop the process a start recorded
   wait      wait until a URL answers 2xx
   releases  print the release catalog as JSON
 `
@@ -54,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	cmds := map[string]func([]string, io.Writer, io.Writer) error{
 		"serve": cmdServe, "router": cmdRouter, "shift": cmdShift, "wait": cmdWait, "releases": cmdReleases,
+		"start": cmdStart, "stop": cmdStop,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -194,6 +198,44 @@ func WaitReady(ctx context.Context, u string, timeout time.Duration) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+func cmdStart(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("start", stderr)
+	var o StartOptions
+	fs.StringVar(&o.PIDFile, "pid-file", "", "where to record the pid")
+	fs.StringVar(&o.LogFile, "log-file", "", "the instance's output, appended")
+	fs.StringVar(&o.ReadyURL, "ready", "", "URL that answers 2xx once the instance is ready")
+	fs.DurationVar(&o.Timeout, "timeout", 15*time.Second, "how long to wait until ready")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pid, err := Start(context.Background(), fs.Args(), o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "started pid %d: demo-shop %s\n", pid, strings.Join(fs.Args(), " "))
+	return nil
+}
+
+func cmdStop(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("stop", stderr)
+	pidFile := fs.String("pid-file", "", "the pid file start wrote")
+	grace := fs.Duration("grace", 5*time.Second, "time between SIGTERM and SIGKILL")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *pidFile == "" {
+		return errors.New("stop: --pid-file is required")
+	}
+	pid, _ := readPID(*pidFile)
+	if err := Stop(*pidFile, *grace); err != nil {
+		return err
+	}
+	if pid != 0 {
+		fmt.Fprintf(stdout, "stopped pid %d\n", pid)
+	}
+	return nil
 }
 
 func cmdReleases(args []string, stdout, stderr io.Writer) error {

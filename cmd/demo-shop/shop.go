@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +73,13 @@ func NewShop(rel Release, o ShopOptions) *Shop {
 
 	mux := http.NewServeMux()
 	shop := func(pattern, name string, h http.HandlerFunc) {
+		// The success and the error series exist from the start at 0, as Prometheus advises
+		// for label values known in advance: a healthy instance's error ratio is then 0, not
+		// an empty result that reads as "no data".
+		method, _, _ := strings.Cut(pattern, " ")
+		for _, code := range []string{"200", "500"} {
+			requests.WithLabelValues(name, strings.ToLower(method), code)
+		}
 		l := prometheus.Labels{"handler": name}
 		var inner http.Handler = s.work(s.faulty(h))
 		inner = promhttp.InstrumentHandlerDuration(duration.MustCurryWith(l), inner)

@@ -175,10 +175,17 @@ func TestMetrics(t *testing.T) {
 		for _, p := range m.GetLabel() {
 			l[p.GetName()] = p.GetValue()
 		}
-		if l["track"] != "canary" || l["version"] != "1.1.1" || l["handler"] != "products" || l["method"] != "get" {
+		if l["track"] != "canary" || l["version"] != "1.1.1" || l["method"] == "" {
 			t.Errorf("labels %v: want track, version, handler and method", l)
 		}
-		counts[l["code"]] = m.GetCounter().GetValue()
+		if l["handler"] == "products" {
+			counts[l["code"]] = m.GetCounter().GetValue()
+			continue
+		}
+		// Every other handler's 200 and 500 series exist at 0 before any request.
+		if v := m.GetCounter().GetValue(); v != 0 || (l["code"] != "200" && l["code"] != "500") {
+			t.Errorf("%v = %v, want an initialized 200 or 500 series at 0", l, v)
+		}
 	}
 	if counts["200"] != 23 || counts["500"] != 2 {
 		t.Errorf("http_requests_total by code = %v, want 200:23 500:2", counts)
