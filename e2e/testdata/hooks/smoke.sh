@@ -9,4 +9,4 @@ rm -f "$SMOKE_REPORT"
 export SHOP_URL="http://$CANARY_ADDR"
 export PYTHONDONTWRITEBYTECODE=1
 exec "$PYTHON" -m pytest -q -p no:cacheprovider --junitxml="$SMOKE_REPORT" \
-	-o junit_suite_name=shop-smoke -o junit_family=xunit1 "$SMOKE_TESTS"
+	-o junit_suite_name=shop-smoke "$SMOKE_TESTS"
