@@ -108,6 +108,10 @@ footer{margin-top:32px;color:#6b7280;font-size:12px;border-top:1px solid #e5e7eb
 {{if .Notices}}<table><tr><th>at</th><th>channel</th><th>event</th><th>confirmed</th></tr>
 {{range .Notices}}<tr><td>{{.At}}</td><td>{{.Channel}}</td><td>{{.Event}}</td><td>{{confirmed .}}</td></tr>
 {{end}}</table>{{else}}<p>None recorded.</p>{{end}}
+<h2>Hooks run</h2>
+{{if .Hooks}}<table><tr><th>at</th><th>hook</th><th>step</th><th>exit</th><th>duration</th></tr>
+{{range .Hooks}}<tr{{if ne .Exit "0"}} class="fail"{{end}}><td>{{.At}}</td><td>{{.Name}}</td><td>{{.Step}}</td><td>{{.Exit}}</td><td>{{.Duration}}</td></tr>
+{{end}}</table>{{else}}<p>None recorded.</p>{{end}}
 <h2>Manual checks and commander's calls</h2>
 {{if .Attestations}}<ul>{{range .Attestations}}<li>{{.CollectedAt}} <code>{{.Name}}</code>: {{.Detail}}</li>{{end}}</ul>{{else}}<p>None recorded.</p>{{end}}
 <h2>Known issues</h2>

@@ -82,6 +82,15 @@ func (r *Report) Markdown(w io.Writer) error {
 			p("| %s | %s | %s | %s |\n", n.At, n.Channel, n.Event, confirmed(n))
 		}
 	}
+	p("\n## Hooks run\n\n")
+	if len(r.Hooks) == 0 {
+		p("None recorded.\n")
+	} else {
+		p("| at | hook | step | exit | duration |\n|---|---|---|---|---|\n")
+		for _, h := range r.Hooks {
+			p("| %s | %s | %s | %s | %s |\n", h.At, md(h.Name), h.Step, h.Exit, h.Duration)
+		}
+	}
 	p("\n## Manual checks and commander's calls\n\n")
 	if len(r.Attestations) == 0 {
 		p("None recorded.\n")

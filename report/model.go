@@ -48,6 +48,7 @@ type Report struct {
 	Migrations   string
 	Notices      []Notification
 	Attestations []Attestation
+	Hooks        []HookRun
 	KnownIssues  []string
 	OnCall       string
 	Handoff      string
@@ -158,7 +159,17 @@ type Notification struct {
 	Status    string
 }
 
-// Attestation is one manual check or commander's call recorded as a custom fact.
+// HookRun is one run of a runbook hook, from the archive's hook events.
+type HookRun struct {
+	At       string
+	Name     string
+	Step     string
+	Exit     string
+	Duration string
+}
+
+// Attestation is one manual check or commander's call, recorded with attest (an archive
+// event) or, in older archives, as a custom fact.
 type Attestation struct {
 	Name        string
 	CollectedAt string
@@ -177,7 +188,11 @@ func Load(dir string) (*Report, error) {
 		latPts:  map[int64]float64{},
 		attests: map[string]Attestation{},
 	}
-	err = a.Walk(func(n int, e *archive.Entry, input []byte) error {
+	err = a.WalkAll(func(n int, e *archive.Entry, input []byte) error {
+		if e.Event != nil {
+			b.event(n, e)
+			return nil
+		}
 		var in map[string]any
 		if err := json.Unmarshal(input, &in); err != nil {
 			return fmt.Errorf("report: record %d: input: %w", n, err)
@@ -200,6 +215,8 @@ type builder struct {
 	latPts   map[int64]float64
 	attests  map[string]Attestation
 	cutover  string
+	events   []Notification
+	ended    *archive.Event
 	lastInt  map[string]any
 	lastIntg map[string]any
 	lastBase map[string]any
@@ -291,6 +308,56 @@ func (b *builder) record(n int, e *archive.Entry, in map[string]any) {
 			}
 		}
 		r.Monitoring = append(r.Monitoring, row)
+	}
+}
+
+// event takes in one archived event: its notifications, attestations, hook runs and the
+// launch's recorded outcome.
+func (b *builder) event(n int, e *archive.Entry) {
+	ev := e.Event
+	b.r.Records, b.r.LastDigest = n, e.Digest
+	d := ev.Data
+	switch ev.Type {
+	case archive.EventNotification:
+		b.events = append(b.events, Notification{At: ev.At, Channel: str(d["channel"]), Event: str(d["event"]), Delivered: d["delivered"] == true, Status: scalar(d["status_code"])})
+	case archive.EventAttestation:
+		a := Attestation{CollectedAt: ev.At}
+		var detail []string
+		if str(d["kind"]) == "call" {
+			a.Name = "call: " + str(d["call"])
+		} else {
+			a.Name = "manual check: " + str(d["check"])
+			res := str(d["result"])
+			if d["critical"] == true {
+				res += " (critical)"
+			}
+			detail = append(detail, res)
+		}
+		detail = append(detail, "by "+str(d["by"]))
+		if note := str(d["note"]); note != "" {
+			detail = append(detail, note)
+		}
+		if e.Signature != nil {
+			detail = append(detail, "signed "+e.Signature.KeyFingerprint)
+		} else {
+			detail = append(detail, "unsigned")
+		}
+		a.Detail = strings.Join(detail, "; ")
+		b.attests[ev.At+"\x00"+a.Name] = a
+	case archive.EventHook:
+		h := HookRun{At: ev.At, Name: str(d["name"]), Step: "—", Exit: scalar(d["exit_code"]), Duration: "—"}
+		if d["step"] != nil {
+			h.Step = scalar(d["step"])
+		}
+		if d["timed_out"] == true {
+			h.Exit = "timed out"
+		}
+		if ms, ok := num(d["duration_ms"]); ok {
+			h.Duration = (time.Duration(ms) * time.Millisecond).Round(time.Millisecond).String()
+		}
+		b.r.Hooks = append(b.r.Hooks, h)
+	case archive.EventOutcome, archive.EventInterrupted:
+		b.ended = ev
 	}
 }
 
@@ -423,19 +490,31 @@ func (b *builder) finish() {
 			r.Migrations = fmt.Sprintf("%s version %s, dirty: %s", str(mg["tool"]), scalar(mg["version"]), scalar(mg["dirty"]))
 		}
 	}
+	// Deliveries are archived as events; decisions' notifications facts repeat them (and
+	// hold those of launches archived before events existed): each is listed once.
+	seen := map[Notification]bool{}
+	for _, nt := range b.events {
+		if !seen[nt] {
+			seen[nt] = true
+			r.Notices = append(r.Notices, nt)
+		}
+	}
 	if b.notes != nil {
 		for _, d := range list(b.notes["deliveries"]) {
 			m, _ := d.(map[string]any)
 			nt := Notification{At: str(m["at"]), Channel: str(m["channel"]), Event: str(m["event"]), Delivered: m["delivered"] == true, Status: scalar(m["status_code"])}
-			r.Notices = append(r.Notices, nt)
-		}
-		sort.SliceStable(r.Notices, func(i, j int) bool {
-			if r.Notices[i].At != r.Notices[j].At {
-				return r.Notices[i].At < r.Notices[j].At
+			if !seen[nt] {
+				seen[nt] = true
+				r.Notices = append(r.Notices, nt)
 			}
-			return r.Notices[i].Channel < r.Notices[j].Channel
-		})
+		}
 	}
+	sort.SliceStable(r.Notices, func(i, j int) bool {
+		if r.Notices[i].At != r.Notices[j].At {
+			return r.Notices[i].At < r.Notices[j].At
+		}
+		return r.Notices[i].Channel < r.Notices[j].Channel
+	})
 	keys := make([]string, 0, len(b.attests))
 	for k := range b.attests {
 		keys = append(keys, k)
@@ -501,6 +580,10 @@ func (b *builder) outcome() {
 		}
 		r.OutcomeWhy = []string{fmt.Sprintf("No-go at %s by gate %s, with no later decision: %s.", e.Now, gateLabel(&e), strings.Join(msgs, "; "))}
 		r.Handoff = "The launch did not proceed; the on-call engineer stays on standby."
+	case b.ended != nil && (b.ended.Type == archive.EventInterrupted || str(b.ended.Data["outcome"]) == "interrupted"):
+		r.Outcome = "interrupted"
+		r.OutcomeWhy = []string{fmt.Sprintf("gatekeeper was interrupted at %s (%s) before the launch reached an outcome.", b.ended.At, orDash(str(b.ended.Data["signal"])))}
+		r.Handoff = "The launch commander owns the call; resume the watch or decide by hand."
 	default:
 		r.Outcome = "in progress"
 		r.OutcomeWhy = []string{"No completing window decision is recorded yet."}

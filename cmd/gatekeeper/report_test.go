@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatekeeper-dev/gatekeeper/archive"
 )
 
 // healthyLaunch and rolledBackLaunch are the example launches, gate by gate in launch order.
@@ -39,8 +43,38 @@ func buildLaunch(t *testing.T, names []string) string {
 	return dir
 }
 
+// launchEvents appends what a launch records between decisions (the announcement, hook runs,
+// a signed manual check, the outcome) to the archive in dir, as `launch` and `attest` do.
+func launchEvents(t *testing.T, dir string) {
+	t.Helper()
+	a, err := archive.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A fixed key: the report shows its fingerprint, and the golden file must not change.
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	for _, ev := range []archive.Event{
+		{Type: archive.EventNotification, At: "2026-11-24T13:00:00Z", Data: map[string]any{"channel": "launch-channel", "kind": "slack", "event": "announced", "status_code": 200, "delivered": true, "attempts": 1}},
+		{Type: archive.EventHook, At: "2026-11-25T13:20:00Z", Data: map[string]any{"name": "deploy", "exit_code": 0, "duration_ms": 41250, "timed_out": false}},
+		{Type: archive.EventHook, At: "2026-11-25T13:46:00Z", Data: map[string]any{"name": "shift", "step": 25, "exit_code": 0, "duration_ms": 820, "timed_out": false}},
+		{Type: archive.EventAttestation, At: "2026-11-25T13:50:00Z", Data: map[string]any{"kind": "manual_check", "by": "Dana Ortiz", "check": "refund from the admin console", "result": "pass", "critical": true, "note": "order 1042"}},
+		{Type: archive.EventHook, At: "2026-11-25T14:02:00Z", Data: map[string]any{"name": "rollback", "exit_code": 0, "duration_ms": 30500, "timed_out": false}},
+		{Type: archive.EventNotification, At: "2026-11-25T14:02:01Z", Data: map[string]any{"channel": "launch-channel", "kind": "slack", "event": "rollback", "status_code": 503, "delivered": false, "attempts": 4, "error": "503 Service Unavailable"}},
+	} {
+		if ev.Type == archive.EventAttestation {
+			a.SignWith(priv)
+		} else {
+			a.SignWith(nil)
+		}
+		if _, err := a.AppendEvent(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestReportGolden(t *testing.T) {
 	healthy, rolledBack := buildLaunch(t, healthyLaunch), buildLaunch(t, rolledBackLaunch)
+	launchEvents(t, rolledBack)
 	tests := []struct {
 		name    string
 		archive string
@@ -50,7 +84,8 @@ func TestReportGolden(t *testing.T) {
 	}{
 		{"healthy-markdown", healthy, "markdown", "healthy.md", []string{"**Outcome: COMPLETED.**", "| UAT build | yes: ", "7 records"}},
 		{"healthy-html", healthy, "html", "healthy.html", []string{"<b>COMPLETED</b>", `data-points="84"`}},
-		{"rolled-back-markdown", rolledBack, "markdown", "rolled-back.md", []string{"**Outcome: ROLLED BACK.**", "by gate canary 25%: Error rate", "Rollback verified at 2026-11-25T14:15:00Z", "| 2026-11-25T14:01:00Z | canary 25% | rollback | 0.0508 | 0.235 s | 100% |"}},
+		{"rolled-back-markdown", rolledBack, "markdown", "rolled-back.md", []string{"**Outcome: ROLLED BACK.**", "by gate canary 25%: Error rate", "Rollback verified at 2026-11-25T14:15:00Z", "| 2026-11-25T14:01:00Z | canary 25% | rollback | 0.0508 | 0.235 s | 100% |",
+			"| 2026-11-25T14:02:00Z | rollback | — | 0 | 30.5s |", "| 2026-11-25T14:02:01Z | launch-channel | rollback |", "`manual check: refund from the admin console`: pass (critical); by Dana Ortiz; order 1042; signed sha256:"}},
 		{"rolled-back-html", rolledBack, "html", "rolled-back.html", []string{"<b>ROLLED BACK</b>", `<g class="rollback">`}},
 	}
 	for _, tt := range tests {
