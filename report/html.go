@@ -146,6 +146,9 @@ func (r *Report) chart(s Series, id, yTick, _ string) string {
 	if ct, err := time.Parse(time.RFC3339, r.CutoverAt); err == nil && (t0 == 0 || ct.Unix() < t0) {
 		t0 = ct.Unix()
 	}
+	if t0 == 0 && len(r.Markers) > 0 { // no samples and no cutover: start at the first decision, not 1970
+		t0 = r.Markers[0].T
+	}
 	var marks []Marker
 	for _, m := range r.Markers {
 		if m.T >= t0 {
