@@ -1,0 +1,194 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gatekeeper-dev/gatekeeper/archive"
+	"github.com/gatekeeper-dev/gatekeeper/engine"
+)
+
+// FlaggerPayload is the body Flagger posts to a webhook (flaggerv1.CanaryWebhookPayload in
+// fluxcd/flagger pkg/apis/flagger/v1beta1/canary.go). Metadata is the webhook's own
+// metadata from the Canary; Flagger cannot set headers, so it also carries the token.
+type FlaggerPayload struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace"`
+	Phase     string            `json:"phase"`
+	Checksum  string            `json:"checksum"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+}
+
+// FlaggerHook is how one Flagger webhook type is answered: the gate it decides (unless the
+// metadata names another) and the decision that makes it answer 2xx.
+type FlaggerHook struct {
+	Gate engine.Gate
+	Pass engine.Outcome
+}
+
+// FlaggerHooks maps Flagger's webhook types onto gates. Flagger proceeds on a 2xx answer,
+// except for rollback, where a 2xx answer makes it roll back.
+var FlaggerHooks = map[string]FlaggerHook{
+	// Before the canary is scaled up: nothing of the release is deployed yet.
+	"confirm-rollout": {Gate: engine.PreCutover, Pass: engine.Go},
+	// The canary is deployed and receives no traffic yet.
+	"pre-rollout": {Gate: engine.PostDeploy, Pass: engine.Go},
+	// Before each traffic increase: the current step's bake.
+	"confirm-traffic-increase": {Gate: engine.Canary, Pass: engine.Go},
+	// Before the canary is promoted: the last step's bake.
+	"confirm-promotion": {Gate: engine.Canary, Pass: engine.Go},
+	// Asked at every analysis iteration: 2xx only when gatekeeper decides rollback.
+	"rollback": {Gate: engine.Canary, Pass: engine.Rollback},
+}
+
+func (s *Server) handleFlagger(w http.ResponseWriter, r *http.Request) {
+	hook, ok := FlaggerHooks[r.PathValue("hook")]
+	if !ok {
+		writeError(w, &RequestError{Status: http.StatusNotFound, Field: "hook", Msg: fmt.Sprintf("unknown Flagger webhook %q (want one of %s)", r.PathValue("hook"), flaggerHookList())})
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.fail(w, fromDecodeError(err))
+		return
+	}
+	var p FlaggerPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		// Authentication comes first where it can: an unauthenticated caller learns nothing
+		// about the body, but a malformed one cannot carry a token.
+		if !s.authorized(bearer(r)) {
+			unauthorized(w)
+			return
+		}
+		s.fail(w, fromDecodeError(err))
+		return
+	}
+	if !s.authorized(bearer(r), p.Metadata["token"]) {
+		unauthorized(w)
+		return
+	}
+	rec, err := s.decideFlagger(r, hook, p)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	status := http.StatusOK
+	if rec.Decision != hook.Pass {
+		// 412, not 5xx: Flagger retries 5xx answers, and a gate that is not go is an
+		// answer, not a failure to give one.
+		status = http.StatusPreconditionFailed
+	}
+	s.writeRecord(w, status, rec)
+}
+
+func (s *Server) decideFlagger(r *http.Request, hook FlaggerHook, p FlaggerPayload) (*engine.Record, error) {
+	md := p.Metadata
+	rb, err := s.runbook(md["runbook"], "metadata.runbook")
+	if err != nil {
+		return nil, err
+	}
+	c := coords{gate: string(hook.Gate), env: md["environment"], launchID: md["launch_id"], now: md["now"],
+		cutoverAt: md["cutover_at"], stepStartedAt: md["step_started_at"]}
+	if g := md["gate"]; g != "" {
+		c.gate = g
+	}
+	if st := md["step"]; st != "" {
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(st), "%"))
+		if err != nil {
+			return nil, badField("metadata.step", "%q: want the canary step percent as a whole number", st)
+		}
+		c.step = &n
+	}
+	// What Flagger cannot send comes from gatekeeper's own record of the launch.
+	if c.step == nil && c.gate == string(engine.Canary) || c.cutoverAt == "" {
+		launchID := c.launchID
+		env := firstNonEmpty(c.env, s.cfg.env)
+		if launchID == "" && env != "" {
+			launchID = engine.DefaultLaunchID(rb, env)
+		}
+		st, err := s.launchState(launchID)
+		if err != nil {
+			return nil, err
+		}
+		if c.step == nil && c.gate == string(engine.Canary) {
+			if st.step == nil {
+				return nil, badField("metadata.step", "required: Flagger sends no traffic weight and the archive holds no canary decision of launch %q yet", launchID)
+			}
+			c.step = st.step
+		}
+		if c.cutoverAt == "" && c.gate != string(engine.PreCutover) {
+			c.cutoverAt = st.cutoverAt
+		}
+	}
+	params, err := s.params(rb, c, fieldNames{prefix: "metadata."}, true)
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.log.Info("flagger", "canary", p.Namespace+"/"+p.Name, "phase", p.Phase, "checksum", p.Checksum, "gate", string(params.Gate))
+	return s.decide(r.Context(), job{rb: rb, params: params, live: true})
+}
+
+// launchStateOf is what a launch's archive says about where the launch is.
+type launchStateOf struct {
+	step      *int   // the step of the last canary decision
+	cutoverAt string // the cutover time of the last decision that has one
+}
+
+// launchState reads the launch's archive, verifying it; empty when there is none.
+func (s *Server) launchState(launchID string) (launchStateOf, error) {
+	var st launchStateOf
+	if s.cfg.archive == "" || !launchIDRe.MatchString(launchID) {
+		return st, nil
+	}
+	dir := filepath.Join(s.cfg.archive, launchID)
+	if _, err := os.Stat(filepath.Join(dir, archive.MetaFile)); errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	a, err := archive.Open(dir)
+	if err != nil {
+		return st, err
+	}
+	err = a.Walk(func(_ int, e *archive.Entry, _ []byte) error {
+		if e.Kind != "" {
+			return nil
+		}
+		if e.Gate == engine.Canary && e.Step != nil {
+			n := *e.Step
+			st.step = &n
+		}
+		if e.CutoverAt != "" {
+			st.cutoverAt = e.CutoverAt
+		}
+		return nil
+	})
+	if err != nil {
+		return st, fmt.Errorf("read archive of launch %s: %w", launchID, err)
+	}
+	return st, nil
+}
+
+func flaggerHookList() string {
+	names := make([]string, 0, len(FlaggerHooks))
+	for name := range FlaggerHooks {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
