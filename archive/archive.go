@@ -306,7 +306,7 @@ func (a *Archive) Append(b Blobs, decide func(prev string) (*engine.Record, erro
 		return nil, fmt.Errorf("archive: %w", err)
 	}
 	defer f.Close()
-	prev, n, err := lastLine(f)
+	prev, first, err := lastLine(f)
 	if err != nil {
 		return nil, fmt.Errorf("archive %s: %w", a.dir, err)
 	}
@@ -329,15 +329,15 @@ func (a *Archive) Append(b Blobs, decide func(prev string) (*engine.Record, erro
 	e := &Entry{Record: *rec, RunbookSource: digests[1]}
 	line, err := e.seal(a.signer)
 	if err != nil {
-		return nil, fmt.Errorf("archive: record %d: %w", n+1, err)
+		return nil, fmt.Errorf("archive: record %d: %w", ordinal(f), err)
 	}
 	if _, err := f.Write(append(line, '\n')); err != nil {
-		return nil, fmt.Errorf("archive: record %d: write: %w", n+1, err)
+		return nil, fmt.Errorf("archive: record %d: write: %w", ordinal(f), err)
 	}
 	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("archive: record %d: fsync: %w", n+1, err)
+		return nil, fmt.Errorf("archive: record %d: fsync: %w", ordinal(f), err)
 	}
-	if n == 0 {
+	if first {
 		if err := syncDir(a.dir); err != nil {
 			return nil, err
 		}
@@ -367,17 +367,17 @@ func (a *Archive) AppendEvent(ev Event) (*Entry, error) {
 		return nil, fmt.Errorf("archive: %w", err)
 	}
 	defer f.Close()
-	prev, n, err := lastLine(f)
+	prev, first, err := lastLine(f)
 	if err != nil {
 		return nil, fmt.Errorf("archive %s: %w", a.dir, err)
 	}
 	l := &eventLine{Kind: KindEvent, LaunchID: a.meta.LaunchID, Environment: a.meta.Environment, Event: &ev, Prev: prev}
 	m, err := generic(l)
 	if err != nil {
-		return nil, fmt.Errorf("archive: event %d: %w", n+1, err)
+		return nil, fmt.Errorf("archive: event %d: %w", ordinal(f), err)
 	}
 	if l.Digest, err = engine.Digest(m); err != nil {
-		return nil, fmt.Errorf("archive: event %d: %w", n+1, err)
+		return nil, fmt.Errorf("archive: event %d: %w", ordinal(f), err)
 	}
 	m["digest"] = l.Digest
 	if a.signer != nil {
@@ -388,15 +388,15 @@ func (a *Archive) AppendEvent(ev Event) (*Entry, error) {
 	}
 	line, err := engine.Canonical(m)
 	if err != nil {
-		return nil, fmt.Errorf("archive: event %d: %w", n+1, err)
+		return nil, fmt.Errorf("archive: event %d: %w", ordinal(f), err)
 	}
 	if _, err := f.Write(append(line, '\n')); err != nil {
-		return nil, fmt.Errorf("archive: event %d: write: %w", n+1, err)
+		return nil, fmt.Errorf("archive: event %d: write: %w", ordinal(f), err)
 	}
 	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("archive: event %d: fsync: %w", n+1, err)
+		return nil, fmt.Errorf("archive: event %d: fsync: %w", ordinal(f), err)
 	}
-	if n == 0 {
+	if first {
 		if err := syncDir(a.dir); err != nil {
 			return nil, err
 		}
@@ -458,28 +458,24 @@ func stringMap(m map[string]string) map[string]any {
 	return out
 }
 
-// lastLine returns the digest of the last line of the records file and the number of
-// records, refusing a file whose last line is torn. It reads the file from its end, in
-// chunks, until the last line is whole; the count comes from one pass over newlines.
-func lastLine(f *os.File) (string, int, error) {
+// lastLine returns the digest of the last line of the records file, and whether the file is
+// empty, refusing a file whose last line is torn. It reads the file from its end, in chunks,
+// until the last line is whole: an append costs the same however long the archive is.
+func lastLine(f *os.File) (string, bool, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return "", 0, err
+		return "", false, err
 	}
 	size := st.Size()
 	if size == 0 {
-		return "", 0, nil
-	}
-	n, err := countLines(f)
-	if err != nil {
-		return "", 0, err
+		return "", true, nil
 	}
 	var last [1]byte
 	if _, err := f.ReadAt(last[:], size-1); err != nil {
-		return "", 0, err
+		return "", false, err
 	}
 	if last[0] != '\n' {
-		return "", 0, fmt.Errorf("record %d: torn write (no newline): the archive was interrupted; nothing was dropped — repair it before appending", n+1)
+		return "", false, fmt.Errorf("record %d: torn write (no newline): the archive was interrupted; nothing was dropped — repair it before appending", ordinal(f))
 	}
 	end := size - 1
 	var buf []byte
@@ -491,16 +487,26 @@ func lastLine(f *os.File) (string, int, error) {
 		off -= step
 		chunk := make([]byte, step)
 		if _, err := f.ReadAt(chunk, off); err != nil {
-			return "", 0, err
+			return "", false, err
 		}
 		buf = append(chunk, buf...)
 		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-			return engine.DigestBytes(buf[i+1:]), n, nil
+			return engine.DigestBytes(buf[i+1:]), false, nil
 		}
 		if off == 0 {
-			return engine.DigestBytes(buf), n, nil
+			return engine.DigestBytes(buf), false, nil
 		}
 	}
+}
+
+// ordinal is the 1-based number the next record would have (or a torn last one has): only
+// error messages need it, so the whole file is counted only when something failed.
+func ordinal(f *os.File) int {
+	n, err := countLines(f)
+	if err != nil {
+		return 0
+	}
+	return n + 1
 }
 
 func countLines(f *os.File) (int, error) {
@@ -641,10 +647,22 @@ func walkEach[T any](a *Archive, workers int, events bool, work func(n int, e *E
 		}
 	}()
 	var first error
+	signed := false
 	for j := range order {
 		<-j.done
 		if first != nil {
 			continue
+		}
+		// Signing cannot be switched off within a launch: an unsigned decision after a signed
+		// one is a stripped signature (only the last line's can be stripped without breaking
+		// the chain, since each prev covers the whole previous line, signature included).
+		if j.err == nil && j.e.Event == nil {
+			switch {
+			case j.e.Signature != nil:
+				signed = true
+			case signed:
+				j.err = &VerifyError{Dir: a.dir, Record: j.n, Msg: "not signed, but an earlier decision of this launch is: signing cannot be switched off mid-launch (signature stripped?)"}
+			}
 		}
 		if j.err == nil && (j.e.Event == nil || events) {
 			j.err = emit(j.n, j.e, j.input, j.v)

@@ -3,8 +3,13 @@ package archive
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gatekeeper-dev/gatekeeper/engine"
 )
 
 func TestSignedAppendWalk(t *testing.T) {
@@ -54,6 +59,60 @@ func TestSignedAppendWalk(t *testing.T) {
 			err := r.Walk(nil)
 			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 				t.Fatalf("Walk = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestStrippedSignature(t *testing.T) {
+	priv, _, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		signFirst bool
+		signLast  bool
+		strip     bool // strip the last record's signature after the fact
+		want      string
+	}{
+		{"all signed", true, true, false, ""},
+		{"last signature stripped", true, true, true, "record 2: not signed, but an earlier decision"},
+		{"signing switched off", true, false, false, "record 2: not signed, but an earlier decision"},
+		{"signing switched on", false, true, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a := openTest(t, dir)
+			for i, sign := range []bool{tt.signFirst, tt.signLast} {
+				a.SignWith(nil)
+				if sign {
+					a.SignWith(priv)
+				}
+				if _, err := testAppend(a, string(rune('a'+i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.strip {
+				p := filepath.Join(dir, RecordsFile)
+				b, _ := os.ReadFile(p)
+				lines := strings.SplitAfter(string(b), "\n")
+				m, err := generic(json.RawMessage(strings.TrimSuffix(lines[1], "\n")))
+				if err != nil || m["signature"] == nil {
+					t.Fatalf("no signature to strip (%v)", err)
+				}
+				delete(m, "signature")
+				c, err := engine.Canonical(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines[1] = string(c) + "\n"
+				os.WriteFile(p, []byte(strings.Join(lines, "")), 0o644)
+			}
+			_, err := Verify(dir)
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("Verify = %v, want %q", err, tt.want)
 			}
 		})
 	}
