@@ -87,10 +87,17 @@ func (s *Server) decideRequest(r *http.Request) (*engine.Record, error) {
 		}
 		j.facts = ff.Facts
 	}
-	if j.params, err = s.params(rb, coords{
-		gate: req.Gate, step: req.Step, env: req.Environment, launchID: req.LaunchID, now: req.Now,
-		cutoverAt: req.CutoverAt, stepStartedAt: req.StepStartedAt,
-	}, fieldNames{}, j.live); err != nil {
+	c := coords{gate: req.Gate, step: req.Step, env: req.Environment, launchID: req.LaunchID, now: req.Now,
+		cutoverAt: req.CutoverAt, stepStartedAt: req.StepStartedAt}
+	if j.live && c.cutoverAt == "" {
+		// The cutover time only; a request for the canary gate names its step.
+		if c.step != nil || c.gate != string(engine.Canary) {
+			if err := s.fromArchive(rb, &c, ""); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if j.params, err = s.params(rb, c, fieldNames{}, j.live); err != nil {
 		return nil, err
 	}
 	return s.decide(r.Context(), j)

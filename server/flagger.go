@@ -108,25 +108,8 @@ func (s *Server) decideFlagger(r *http.Request, hook FlaggerHook, p FlaggerPaylo
 		c.step = &n
 	}
 	// What Flagger cannot send comes from gatekeeper's own record of the launch.
-	if c.step == nil && c.gate == string(engine.Canary) || c.cutoverAt == "" {
-		launchID := c.launchID
-		env := firstNonEmpty(c.env, s.cfg.env)
-		if launchID == "" && env != "" {
-			launchID = engine.DefaultLaunchID(rb, env)
-		}
-		st, err := s.launchState(launchID)
-		if err != nil {
-			return nil, err
-		}
-		if c.step == nil && c.gate == string(engine.Canary) {
-			if st.step == nil {
-				return nil, badField("metadata.step", "required: Flagger sends no traffic weight and the archive holds no canary decision of launch %q yet", launchID)
-			}
-			c.step = st.step
-		}
-		if c.cutoverAt == "" && c.gate != string(engine.PreCutover) {
-			c.cutoverAt = st.cutoverAt
-		}
+	if err := s.fromArchive(rb, &c, "metadata."); err != nil {
+		return nil, err
 	}
 	params, err := s.params(rb, c, fieldNames{prefix: "metadata."}, true)
 	if err != nil {
@@ -134,6 +117,36 @@ func (s *Server) decideFlagger(r *http.Request, hook FlaggerHook, p FlaggerPaylo
 	}
 	s.cfg.log.Info("flagger", "canary", p.Namespace+"/"+p.Name, "phase", p.Phase, "checksum", p.Checksum, "gate", string(params.Gate))
 	return s.decide(r.Context(), job{rb: rb, params: params, live: true})
+}
+
+// fromArchive completes a live request's coordinates from the launch's archive: the cutover
+// time when the request gives none (every gate after pre-cutover), and, for the canary gate
+// without a step, the step of the launch's last canary decision. Controllers cannot always
+// send them: Flagger sends no traffic weight, and neither knows when the cutover was.
+func (s *Server) fromArchive(rb *engine.Runbook, c *coords, prefix string) error {
+	needStep := c.step == nil && c.gate == string(engine.Canary)
+	needCutover := c.cutoverAt == "" && c.gate != string(engine.PreCutover)
+	if !needStep && !needCutover {
+		return nil
+	}
+	launchID := c.launchID
+	if env := firstNonEmpty(c.env, s.cfg.env); launchID == "" && env != "" {
+		launchID = engine.DefaultLaunchID(rb, env)
+	}
+	st, err := s.launchState(launchID)
+	if err != nil {
+		return err
+	}
+	if needStep {
+		if st.step == nil {
+			return badField(prefix+"step", "required: no step given and the archive holds no canary decision of launch %q yet", launchID)
+		}
+		c.step = st.step
+	}
+	if needCutover {
+		c.cutoverAt = st.cutoverAt
+	}
+	return nil
 }
 
 // launchStateOf is what a launch's archive says about where the launch is.

@@ -80,4 +80,12 @@ func TestFlaggerStepFromArchive(t *testing.T) {
 	if rec.Prev == "" {
 		t.Fatal("the Flagger decision was not chained after the archived one")
 	}
+	// A live /v1/decide without cutover_at (Argo's body) takes it from the archive too.
+	code, body = call(t, s, http.MethodPost, "/v1/decide?runbook=runbook", testToken, []byte(`{"gate":"canary","step":25,"environment":"production","now":"2026-11-25T14:01:00Z"}`))
+	if code != 200 {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	if rec := decodeRecord(t, body); rec.CutoverAt != "2026-11-25T13:20:00Z" {
+		t.Fatalf("cutover %q, want 13:20 from the archive", rec.CutoverAt)
+	}
 }
