@@ -176,8 +176,8 @@ func (r *Report) chart(s Series, id, yTick, _ string) string {
 		id, len(s.Points), len(marks), chartW, chartH, html.EscapeString(s.Name))
 	fmt.Fprintf(&b, `<text x="%.0f" y="18" font-size="14" font-weight="600" fill="#111827">%s (%s)</text>`, padL, html.EscapeString(s.Name), s.Unit)
 	// Axes and grid.
-	for i := 0; i <= 4; i++ {
-		v := ymax / 1.15 * float64(i) / 4
+	tick := niceStep(ymax / 4)
+	for v := 0.0; v <= ymax*(1+1e-9); v += tick {
 		yy := y(v)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#eef0f3"/>`, padL, yy, padL+pw, yy)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" fill="#6b7280" text-anchor="end">%s</text>`, padL-6, yy+4, fmt.Sprintf(yTick, v))
@@ -230,4 +230,19 @@ func (r *Report) chart(s Series, id, yTick, _ string) string {
 	}
 	b.WriteString(`</g></svg>`)
 	return b.String()
+}
+
+// niceStep rounds a raw tick spacing up to 1, 2, 2.5 or 5 times a power of ten, so the axis
+// reads 0, 0.01, 0.02, … rather than at arbitrary fractions of the maximum.
+func niceStep(raw float64) float64 {
+	if raw <= 0 || math.IsNaN(raw) || math.IsInf(raw, 0) {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*p >= raw {
+			return m * p
+		}
+	}
+	return 10 * p
 }
