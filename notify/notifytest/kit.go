@@ -82,7 +82,10 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Unlock()
 	if a.Hang {
-		<-req.Context().Done()
+		select { // the body was read, so the server notices a client giving up
+		case <-req.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
 		return
 	}
 	if a.RetryAfter != "" {

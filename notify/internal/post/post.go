@@ -52,31 +52,40 @@ func ParseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// minPart is the shortest URL part Secrets lists: a token is longer, while a short path like
+// "/hook" is no secret and redacting it would mangle ordinary words ("webhook").
+const minPart = 8
+
 // Secrets returns the parts of a webhook URL that must not be repeated: the URL itself, its
-// path, query and password. The host stays visible: it says which receiver failed.
+// path, query, query values and userinfo. The host stays visible: it says which receiver failed.
 func Secrets(raw string) []string {
 	out := []string{raw, strings.TrimSpace(raw)}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
 		return out
 	}
-	out = append(out, u.Path, u.EscapedPath(), u.RawQuery, u.Fragment)
-	if u.RawQuery != "" {
-		if q, err := url.ParseQuery(u.RawQuery); err == nil {
-			for _, vs := range q {
-				out = append(out, vs...)
-			}
+	parts := []string{u.Path, u.EscapedPath(), u.RawQuery, u.Fragment,
+		// A path without its leading slash is what a "no such hook" message may echo.
+		strings.TrimPrefix(u.Path, "/")}
+	// A token-length path segment (a Slack hook's last one) may be echoed alone.
+	for _, seg := range strings.Split(u.Path, "/") {
+		if len(seg) >= 2*minPart {
+			parts = append(parts, seg)
 		}
 	}
-	if p, ok := u.User.Password(); ok {
-		out = append(out, p)
+	if q, err := url.ParseQuery(u.RawQuery); err == nil {
+		for _, vs := range q {
+			parts = append(parts, vs...)
+		}
 	}
 	if u.User != nil {
-		out = append(out, u.User.Username())
+		p, _ := u.User.Password()
+		parts = append(parts, u.User.Username(), p)
 	}
-	// A path without its leading slash is what a receiver's "no such hook" message echoes.
-	if p := strings.TrimPrefix(u.Path, "/"); p != "" {
-		out = append(out, p)
+	for _, p := range parts {
+		if len(p) >= minPart {
+			out = append(out, p)
+		}
 	}
 	return out
 }
