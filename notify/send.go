@@ -71,7 +71,10 @@ func deliver(ctx context.Context, n Notifier, e Event, cfg config, secrets []str
 			err = fmt.Errorf("no answer within the %s timeout", cfg.timeout)
 		}
 		if ctx.Err() != nil {
-			d.Error = fmt.Sprintf("stopped after %d attempt(s): %v: %s", attempt, ctx.Err(), redact(err))
+			d.Error = fmt.Sprintf("stopped after %d attempt(s): %v", attempt, ctx.Err())
+			if !errors.Is(err, ctx.Err()) { // the attempt failed on its own before the context ended
+				d.Error += ": " + redact(err)
+			}
 			cfg.logOutcome(*d)
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -342,6 +343,30 @@ func Run(t *testing.T, s Suite) {
 			t.Errorf("delivery = %+v, waits %v; want one attempt stopped by the context", d, sleeps.Waits())
 		}
 		AssertNoSecret(t, ds[0], log.String())
+	})
+	t.Run("429 honours Retry-After date", func(t *testing.T) {
+		date := time.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat)
+		rcv := NewReceiver(t, Answer{Status: 429, RetryAfter: date}, Answer{Status: 200})
+		var sleeps Sleeps
+		d := notify.Send(t.Context(), []engine.NotificationSpec{Channel(s.Kind)}, Events()[0], Env(rcv.HookURL()), kitOptions(&sleeps, io.Discard)...)[0]
+		w := sleeps.Waits()
+		// The date has one-second resolution: the wait is what is left of 3 s, at least 2 s of it.
+		if !d.Delivered || d.Attempts != 2 || len(w) != 1 || w[0] <= 1*time.Second || w[0] > 3*time.Second {
+			t.Errorf("delivery %+v, waits %v; want one wait of 2–3 s", d, w)
+		}
+	})
+	t.Run("Notify errors carry no secret", func(t *testing.T) {
+		for _, url := range []string{NewReceiver(t, Answer{Status: 500, Body: "no hook at {{url}}"}).HookURL(), ClosedURL(t)} {
+			n, err := notify.New(Channel(s.Kind), Env(url))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = n.Notify(t.Context(), Events()[3])
+			if err == nil {
+				t.Fatal("Notify to a failing receiver returned no error")
+			}
+			AssertNoSecret(t, notify.Delivery{}, err.Error(), fmt.Sprintf("%+v", err))
+		}
 	})
 	t.Run("every event type delivered", func(t *testing.T) {
 		rcv := NewReceiver(t)
