@@ -201,8 +201,11 @@ func (s *Server) params(rb *engine.Runbook, c coords, f fieldNames, live bool) (
 	case c.now != "":
 		p.Now, _ = time.Parse(time.RFC3339, c.now)
 	case !live:
-		// As evaluate: a facts file without now is decided at the wall clock. A live
-		// collection without now leaves it zero, so that Gather stamps when it ended.
+		// As evaluate: a facts file without now is decided at the wall clock.
+		p.Now = s.now().UTC()
+	case s.cfg.clock != nil:
+		// A live collection without now runs as if at the replaced clock; with the wall
+		// clock, Now stays zero so that Gather stamps when the collection ended.
 		p.Now = s.cfg.clock().UTC()
 	}
 	return p, nil
@@ -256,6 +259,13 @@ func (s *Server) decide(ctx context.Context, j job) (*engine.Record, error) {
 		s.cfg.metrics.ObserveDecision(rec, time.Since(start))
 	}
 	return rec, nil
+}
+
+func (s *Server) now() time.Time {
+	if s.cfg.clock != nil {
+		return s.cfg.clock()
+	}
+	return time.Now()
 }
 
 // errorObserver is the optional part of Metrics that counts gates that could not be decided.

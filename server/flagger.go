@@ -45,7 +45,9 @@ var FlaggerHooks = map[string]FlaggerHook{
 	"confirm-traffic-increase": {Gate: engine.Canary, Pass: engine.Go},
 	// Before the canary is promoted: the last step's bake.
 	"confirm-promotion": {Gate: engine.Canary, Pass: engine.Go},
-	// Asked at every analysis iteration: 2xx only when gatekeeper decides rollback.
+	// Asked at every analysis iteration: 2xx only when gatekeeper decides rollback. Without a
+	// step (metadata.step, or a canary decision in the launch's archive) it decides the window
+	// gate, whose rollback criteria cover the whole release since cutover.
 	"rollback": {Gate: engine.Canary, Pass: engine.Rollback},
 }
 
@@ -100,6 +102,7 @@ func (s *Server) decideFlagger(r *http.Request, hook FlaggerHook, p FlaggerPaylo
 	if g := md["gate"]; g != "" {
 		c.gate = g
 	}
+	stepGiven := md["step"] != ""
 	if st := md["step"]; st != "" {
 		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(st), "%"))
 		if err != nil {
@@ -107,7 +110,18 @@ func (s *Server) decideFlagger(r *http.Request, hook FlaggerHook, p FlaggerPaylo
 		}
 		c.step = &n
 	}
-	// What Flagger cannot send comes from gatekeeper's own record of the launch.
+	// What Flagger cannot send comes from gatekeeper's own record of the launch. The rollback
+	// hook is asked before any canary step is known: it then watches the whole release as
+	// the window gate does (the same rollback criteria, over the data since cutover).
+	if hook.Pass == engine.Rollback && md["gate"] == "" && !stepGiven {
+		st, err := s.launchState(s.launchIDOf(rb, c))
+		if err != nil {
+			return nil, err
+		}
+		if st.step == nil {
+			c.gate = string(engine.Window)
+		}
+	}
 	if err := s.fromArchive(rb, &c, "metadata."); err != nil {
 		return nil, err
 	}
@@ -129,10 +143,7 @@ func (s *Server) fromArchive(rb *engine.Runbook, c *coords, prefix string) error
 	if !needStep && !needCutover {
 		return nil
 	}
-	launchID := c.launchID
-	if env := firstNonEmpty(c.env, s.cfg.env); launchID == "" && env != "" {
-		launchID = engine.DefaultLaunchID(rb, env)
-	}
+	launchID := s.launchIDOf(rb, *c)
 	st, err := s.launchState(launchID)
 	if err != nil {
 		return err
@@ -149,10 +160,23 @@ func (s *Server) fromArchive(rb *engine.Runbook, c *coords, prefix string) error
 	return nil
 }
 
+// launchIDOf is the launch a request is about: its launch_id, else the runbook's default for
+// its environment (or the server's); "" when neither is known yet.
+func (s *Server) launchIDOf(rb *engine.Runbook, c coords) string {
+	if c.launchID != "" {
+		return c.launchID
+	}
+	if env := firstNonEmpty(c.env, s.cfg.env); env != "" {
+		return engine.DefaultLaunchID(rb, env)
+	}
+	return ""
+}
+
 // launchStateOf is what a launch's archive says about where the launch is.
 type launchStateOf struct {
-	step      *int   // the step of the last canary decision
-	cutoverAt string // the cutover time of the last decision that has one
+	step          *int   // the step of the last canary decision
+	cutoverAt     string // the cutover time of the last decision that has one, else see cutoverFromGo
+	cutoverFromGo bool   // cutoverAt is the time of the last pre-cutover go
 }
 
 // launchState reads the launch's archive, verifying it; empty when there is none.
@@ -177,8 +201,15 @@ func (s *Server) launchState(launchID string) (launchStateOf, error) {
 			n := *e.Step
 			st.step = &n
 		}
-		if e.CutoverAt != "" {
-			st.cutoverAt = e.CutoverAt
+		switch {
+		case e.CutoverAt != "":
+			st.cutoverAt, st.cutoverFromGo = e.CutoverAt, false
+		case e.Gate == engine.PreCutover && e.Decision == engine.Go:
+			// A controller deploys right after the pre-cutover go; until a decision records
+			// the cutover, that go is when it began. Earlier than the real cutover, never
+			// later: "since cutover" windows start too early (less coverage, a hold) rather
+			// than too late (missing the first errors).
+			st.cutoverAt, st.cutoverFromGo = e.Now, true
 		}
 		return nil
 	})

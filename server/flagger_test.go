@@ -89,3 +89,23 @@ func TestFlaggerStepFromArchive(t *testing.T) {
 		t.Fatalf("cutover %q, want 13:20 from the archive", rec.CutoverAt)
 	}
 }
+
+// TestFlaggerFromPreCutover: a launch driven by Flagger alone has no cutover time on record;
+// after the pre-cutover go, later hooks take that go's time as the cutover, and the rollback
+// hook, with no canary step known, watches the release as the window gate.
+func TestFlaggerFromPreCutover(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := newServer(t, WithArchive(dir), WithEnvironment("production"), WithLive(liveFrom(t, "latency-regression__window.json", nil)))
+	if code, body := call(t, s, http.MethodPost, "/v1/decide?runbook=runbook", testToken, scenario(t, "healthy__pre-cutover.json")); code != 200 || decodeRecord(t, body).Decision != engine.Go {
+		t.Fatalf("pre-cutover: status %d: %.300s", code, body)
+	}
+	md := map[string]string{"token": testToken, "runbook": "runbook", "now": "2026-11-25T14:05:00Z"}
+	code, body := call(t, s, http.MethodPost, "/v1/flagger/rollback", "", flaggerBody(t, md))
+	rec := decodeRecord(t, body)
+	if code != 200 || rec.Gate != engine.Window || rec.Decision != engine.Rollback {
+		t.Fatalf("status %d, %s at %s; want 200, rollback at window", code, rec.Decision, rec.Gate)
+	}
+	if rec.CutoverAt != "2026-11-25T13:15:00Z" {
+		t.Fatalf("cutover %q, want the pre-cutover go's time 13:15", rec.CutoverAt)
+	}
+}

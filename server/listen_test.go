@@ -19,12 +19,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatekeeper-dev/gatekeeper/server/servertest"
 )
 
 // TestGracefulShutdown: when the context ends, a decision in flight still gets its answer,
 // /readyz turns not ready first, new connections are refused, and Serve returns nil.
 func TestGracefulShutdown(t *testing.T) {
-	h := newHold()
+	h := servertest.NewHold()
 	s, _ := newServer(t, WithLive(liveFrom(t, "healthy__canary-25.json", h)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,7 +58,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}()
 	// Wait until the decision is collecting (the request is in flight), then shut down.
 	select {
-	case <-h.started:
+	case <-h.Started:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the request never started")
 	}
@@ -79,7 +81,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("Serve returned (%v) before the request in flight was answered", err)
 	default:
 	}
-	close(h.release)
+	close(h.Release)
 	a := <-inflight
 	if a.err != nil || a.code != 200 {
 		t.Fatalf("in-flight request: status %d, err %v: %s", a.code, a.err, a.body)

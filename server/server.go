@@ -183,7 +183,8 @@ func WithRecent(n int) Option {
 	}
 }
 
-// WithClock replaces the wall clock that decides requests without a now (tests).
+// WithClock replaces the wall clock for requests without a now: facts are decided, and live
+// collections run, as if at clock() (tests, rehearsals on recorded data).
 func WithClock(now func() time.Time) Option {
 	return func(c *config) error {
 		c.clock = now
@@ -223,7 +224,7 @@ type Server struct {
 // Server ready to decide. Without WithToken it refuses to start unless WithInsecureNoAuth is
 // given: deciding endpoints are authenticated by default.
 func New(ctx context.Context, opts ...Option) (*Server, error) {
-	c := config{runbooks: map[string]*engine.Runbook{}, maxBody: DefaultMaxBody, recent: DefaultRecent, clock: time.Now}
+	c := config{runbooks: map[string]*engine.Runbook{}, maxBody: DefaultMaxBody, recent: DefaultRecent}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
 			return nil, fmt.Errorf("serve: %w", err)

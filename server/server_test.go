@@ -20,6 +20,7 @@ import (
 	"github.com/gatekeeper-dev/gatekeeper/engine"
 	"github.com/gatekeeper-dev/gatekeeper/live"
 	"github.com/gatekeeper-dev/gatekeeper/metrics"
+	"github.com/gatekeeper-dev/gatekeeper/server/servertest"
 )
 
 const (
@@ -92,7 +93,7 @@ func newServer(t testing.TB, opts ...Option) (*Server, *syncBuffer) {
 		WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		// No test reaches the example runbook's (fictional) hosts: live sources report nothing
 		// unless a test gives its own.
-		WithLive(live.Options{Sources: []engine.Source{{Name: "none", Collector: staticSource{}, Timeout: time.Second}}}),
+		WithLive(servertest.LiveFrom(t, "", nil)),
 	}
 	s, err := New(context.Background(), append(base, opts...)...)
 	if err != nil {
@@ -547,65 +548,12 @@ func TestArchiveConcurrent(t *testing.T) {
 	}
 }
 
-// staticSource is a live source that reports the facts of an example facts file, as a
-// collector would have observed them.
-type staticSource struct {
-	facts map[string]any
-	hold  *hold // when set, Collect says it started and blocks until released
-}
-
-// hold keeps a live collection in flight until the test releases it.
-type hold struct {
-	once             sync.Once
-	started, release chan struct{}
-}
-
-func newHold() *hold { return &hold{started: make(chan struct{}), release: make(chan struct{})} }
-
-func (c staticSource) Collect(ctx context.Context, _ engine.Request) map[string]engine.Fact {
-	if c.hold != nil {
-		c.hold.once.Do(func() { close(c.hold.started) })
-		select {
-		case <-c.hold.release:
-		case <-ctx.Done():
-		}
-	}
-	out := map[string]engine.Fact{}
-	for name, v := range c.facts {
-		m := v.(map[string]any)
-		f := engine.Fact{Data: map[string]any{}}
-		for k, x := range m {
-			switch k {
-			case "source":
-				f.Source = x.(string)
-			case "collected_at":
-				f.CollectedAt, _ = time.Parse(time.RFC3339Nano, x.(string))
-			case "duration_ms":
-				f.Duration = time.Duration(x.(float64)) * time.Millisecond
-			case "query":
-				f.Query = x.(string)
-			case "url":
-				f.URL = x.(string)
-			case "path":
-				f.Path = x.(string)
-			case "error":
-				f.Err = x.(string)
-			default:
-				f.Data[k] = x
-			}
-		}
-		out[name] = f
-	}
-	return out
-}
-
-func liveFrom(t testing.TB, file string, h *hold) live.Options {
+func liveFrom(t testing.TB, file string, h *servertest.Hold) live.Options {
 	t.Helper()
-	ff, err := engine.LoadFacts(filepath.Join(scenarioDir, file))
-	if err != nil {
-		t.Fatal(err)
+	if file == "" {
+		return servertest.LiveFrom(t, "", h)
 	}
-	return live.Options{Deadline: 20 * time.Second, Sources: []engine.Source{{Name: "static", Collector: staticSource{facts: ff.Facts, hold: h}, Timeout: 20 * time.Second}}}
+	return servertest.LiveFrom(t, filepath.Join(scenarioDir, file), h)
 }
 
 // TestLiveDecide: a body without facts collects them live, with the server's sources.
@@ -621,11 +569,7 @@ func TestLiveDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := live.Options{Sources: []engine.Source{{Name: "static", Collector: staticSource{facts: map[string]any{}}, Timeout: time.Second}}}
-			if tt.file != "" {
-				o = liveFrom(t, tt.file, nil)
-			}
-			s, _ := newServer(t, WithLive(o))
+			s, _ := newServer(t, WithLive(liveFrom(t, tt.file, nil)))
 			code, body := call(t, s, http.MethodPost, "/v1/decide?runbook=runbook", testToken, []byte(tt.body))
 			if code != 200 {
 				t.Fatalf("status %d: %s", code, body)
