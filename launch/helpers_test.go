@@ -31,6 +31,8 @@ type rbParams struct {
 	Env      string
 	Extra    string // top-level YAML added before signoff (testing: ...)
 	Digest   string
+	// OldHealth replaces the old cohort's health URLs (blue-green warm checks).
+	OldHealth string
 }
 
 const canaryStrategy = "  kind: canary\n  steps:\n    - {percent: 50, bake: 3m}\n    - {percent: 100, bake: 3m}"
@@ -43,6 +45,7 @@ type fixture struct {
 	log     string
 	archive string
 	rb      *engine.Runbook
+	env     string
 	clock   *FakeClock
 	recv    *notifytest.Receiver
 	view    *PlainView
@@ -65,6 +68,10 @@ func newFixture(t *testing.T, p rbParams) *fixture {
 		}}
 	f.view = NewPlainView(f.out)
 	f.rb = writeRunbook(t, dir, f.log, p)
+	f.env = p.Env
+	if f.env == "" {
+		f.env = "production"
+	}
 	f.recv = notifytest.NewReceiver(t)
 	return f
 }
@@ -105,6 +112,9 @@ func writeRunbook(t *testing.T, dir, log string, p rbParams) *engine.Runbook {
 		}{q, hooks.String()}); err != nil {
 			t.Fatal(err)
 		}
+		if p.OldHealth != "" {
+			return oldHealthRe.ReplaceAll(b.Bytes(), []byte(p.OldHealth))
+		}
 		return b.Bytes()
 	}
 	path := filepath.Join(dir, "runbook.yaml")
@@ -137,19 +147,13 @@ func (f *fixture) runner(opts ...Option) *Runner {
 			}
 			return ""
 		})}, opts...)
-	r, err := New(f.rb, f.envName(), f.archive, all...)
+	r, err := New(f.rb, f.env, f.archive, all...)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	return r
 }
 
-func (f *fixture) envName() string {
-	for name := range f.rb.Spec.Environments {
-		return name
-	}
-	return ""
-}
 
 // gather returns the scenario's facts for p's gate, moved so that the scenario's now is
 // p.Now, plus what the archive knows (history) as live.Gather adds it.
@@ -203,6 +207,8 @@ func scenarioFacts(name string, now time.Time) (map[string]any, error) {
 	shift(in.Facts, now.Sub(at))
 	return in.Facts, nil
 }
+
+var oldHealthRe = regexp.MustCompile(`http://web-stable-\d\.prod\.shop\.internal:8080/healthz`)
 
 var rfc3339 = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$`)
 
@@ -348,3 +354,18 @@ func (f *fixture) realistic() Option {
 		HookDeploy: time.Minute, HookSmoke: 7 * time.Minute, HookShift: 10 * time.Second, HookRollback: time.Minute,
 	}})
 }
+
+func readLines(t *testing.T, path string) []string {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+func splitFields(s string) []string { return strings.Fields(s) }
+
+func cutPrefix(s, p string) (string, bool) { return strings.CutPrefix(s, p) }

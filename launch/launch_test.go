@@ -73,3 +73,82 @@ func TestLaunchCompletes(t *testing.T) {
 		t.Errorf("view shows no completion:\n%s", f.out)
 	}
 }
+
+func TestLaunchStopsAndRollsBack(t *testing.T) {
+	failDeploy := map[string]int{HookDeploy: 1, HookSmoke: 0, HookShift: 0, HookRollback: 0}
+	tests := []struct {
+		name     string
+		hooks    map[string]int
+		files    map[string]string
+		mutate   func(p engine.Params, n int, facts map[string]any)
+		exit     int
+		outcome  string
+		ran      []string
+		notified []string
+	}{
+		{
+			name:  "no-go before cutover changes nothing",
+			hooks: allHooks, files: map[string]string{"pre-cutover": "uat-mismatch__pre-cutover"},
+			exit: engine.ExitNoGo, outcome: OutcomeStopped, ran: nil, notified: nil,
+		},
+		{
+			name:  "failed deploy rolls back, verified",
+			hooks: failDeploy,
+			exit:  engine.ExitRollback, outcome: OutcomeRolledBack, ran: []string{"deploy ", "rollback "},
+			notified: []string{"cutover_started", "rollback"},
+		},
+		{
+			name:  "breach at the first canary step rolls back there",
+			hooks: allHooks, files: map[string]string{"canary": "sustained-errors__canary-25"},
+			exit: engine.ExitRollback, outcome: OutcomeRolledBack, ran: []string{"deploy ", "smoke ", "shift 50", "rollback "},
+			notified: []string{"cutover_started", "smoke_passed", "rollback"},
+		},
+		{
+			name:  "rollback not verified",
+			hooks: allHooks, files: map[string]string{"window": "latency-regression__window", "post-rollback": "post-rollback-failed__post-rollback"},
+			exit: engine.ExitRollbackFailed, outcome: OutcomeRollbackFailed, ran: []string{"deploy ", "smoke ", "shift 50", "shift 100", "rollback "},
+			notified: []string{"cutover_started", "smoke_passed", "rollback"},
+		},
+		{
+			name:  "failed shift hook rolls back",
+			hooks: map[string]int{HookDeploy: 0, HookSmoke: 0, HookShift: 3, HookRollback: 0},
+			exit:  engine.ExitRollback, outcome: OutcomeRolledBack, ran: []string{"deploy ", "smoke ", "shift 50", "rollback "},
+			notified: []string{"cutover_started", "smoke_passed", "rollback"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, rbParams{Hooks: tt.hooks})
+			for k, v := range tt.files {
+				f.files[k] = v
+			}
+			f.mutate = tt.mutate
+			res, err := f.runner(f.realistic()).Launch(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ExitCode != tt.exit || res.Outcome != tt.outcome {
+				t.Fatalf("exit %d %s (%s), want %d %s\n%s", res.ExitCode, res.Outcome, res.Reason, tt.exit, tt.outcome, f.out)
+			}
+			if got := f.hookLog(); !slices.Equal(got, tt.ran) {
+				t.Errorf("hooks ran %q, want %q", got, tt.ran)
+			}
+			var got []string
+			for _, typ := range notifiedTypes(f) {
+				if len(got) == 0 || got[len(got)-1] != typ {
+					got = append(got, typ)
+				}
+			}
+			if !slices.Equal(got, tt.notified) {
+				t.Errorf("notified %q, want %q", got, tt.notified)
+			}
+			out := f.events(EventOutcome)
+			if len(out) != 1 || out[0]["outcome"] != tt.outcome {
+				t.Errorf("outcome events %v", out)
+			}
+			if _, err := archive.Verify(f.archive); err != nil {
+				t.Errorf("archive does not verify: %v", err)
+			}
+		})
+	}
+}

@@ -222,6 +222,9 @@ func (r *Runner) Decide(ctx context.Context, gate engine.Gate, step *int) (*engi
 		}
 		return nil, fmt.Errorf("gate %s: %w", gate, err)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // interrupted while collecting: nothing to decide on
+	}
 	if now, err := time.Parse(time.RFC3339, in.Now); err == nil {
 		r.observed.Apply(in.Facts, now)
 	}

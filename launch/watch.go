@@ -99,7 +99,8 @@ func (r *Runner) Watch(ctx context.Context, ph Phase) (PhaseResult, error) {
 			}
 			// A bake starts unknown (its window fills from the shift on) and only promotes at
 			// its end: before then only a failing check is a hold worth telling the channels.
-			if ph.Gate != engine.Canary || !decidedAt.Before(ph.End) || failing(rec) {
+			// After a rollback the channels were told; the outcome says whether it held.
+			if ph.Gate != engine.PostRollback && (ph.Gate != engine.Canary || !decidedAt.Before(ph.End) || failing(rec)) {
 				if err := r.hold(ctx, ph, rec); err != nil {
 					return res, err
 				}
