@@ -154,7 +154,6 @@ func (f *fixture) runner(opts ...Option) *Runner {
 	return r
 }
 
-
 // gather returns the scenario's facts for p's gate, moved so that the scenario's now is
 // p.Now, plus what the archive knows (history) as live.Gather adds it.
 func (f *fixture) gather(_ context.Context, p engine.Params) (*engine.Input, error) {
