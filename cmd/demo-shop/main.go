@@ -207,6 +207,7 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.LogFile, "log-file", "", "the instance's output, appended")
 	fs.StringVar(&o.ReadyURL, "ready", "", "URL that answers 2xx once the instance is ready")
 	fs.DurationVar(&o.Timeout, "timeout", 15*time.Second, "how long to wait until ready")
+	fs.DurationVar(&o.MinReady, "min-ready", 0, "how long it must stay up once ready (like minReadySeconds)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -25,6 +25,10 @@ type StartOptions struct {
 	LogFile  string        // the instance's stdout and stderr, appended
 	ReadyURL string        // polled until it answers 2xx
 	Timeout  time.Duration // for ReadyURL
+	// MinReady is how long the instance must stay up after it is first ready, like a
+	// Deployment's minReadySeconds; it also lets monitoring scrape the new instance before
+	// traffic reaches it, so its first requests count as an increase from zero.
+	MinReady time.Duration
 }
 
 // Start runs this binary with args (e.g. serve --addr ...) detached in its own session and
@@ -74,6 +78,14 @@ func Start(ctx context.Context, args []string, o StartOptions) (pid int, err err
 		}
 		_ = Stop(o.PIDFile, 2*time.Second)
 		return 0, fmt.Errorf("start: pid %d not ready: %w; log %s:\n%s", pid, err, o.LogFile, logTail(o.LogFile))
+	}
+	if o.MinReady > 0 {
+		select {
+		case <-readyCtx.Done():
+			_ = Stop(o.PIDFile, 2*time.Second)
+			return 0, fmt.Errorf("start: pid %d %v within --min-ready %s; log %s:\n%s", pid, context.Cause(readyCtx), o.MinReady, o.LogFile, logTail(o.LogFile))
+		case <-time.After(o.MinReady):
+		}
 	}
 	return pid, nil
 }

@@ -38,9 +38,14 @@ func TestStartStop(t *testing.T) {
 	addr := freeAddr(t)
 	o := StartOptions{PIDFile: filepath.Join(dir, "canary.pid"), LogFile: filepath.Join(dir, "canary.log"), ReadyURL: "http://" + addr + "/healthz", Timeout: 10 * time.Second}
 	args := []string{"serve", "--addr", addr, "--track", "canary", "--release", "1.1.0"}
+	o.MinReady = 300 * time.Millisecond
+	began := time.Now()
 	pid, err := Start(context.Background(), args, o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if took := time.Since(began); took < o.MinReady {
+		t.Errorf("Start returned after %s, before --min-ready %s", took, o.MinReady)
 	}
 	t.Cleanup(func() { _ = Stop(o.PIDFile, time.Second) })
 	if trackOf(t, "http://"+addr) != "canary" {
