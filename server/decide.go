@@ -89,12 +89,10 @@ func (s *Server) decideRequest(r *http.Request) (*engine.Record, error) {
 	}
 	c := coords{gate: req.Gate, step: req.Step, env: req.Environment, launchID: req.LaunchID, now: req.Now,
 		cutoverAt: req.CutoverAt, stepStartedAt: req.StepStartedAt}
-	if j.live && c.cutoverAt == "" {
-		// The cutover time only; a request for the canary gate names its step.
-		if c.step != nil || c.gate != string(engine.Canary) {
-			if err := s.fromArchive(rb, &c, ""); err != nil {
-				return nil, err
-			}
+	if j.live {
+		// A live request names its step (Argo knows it); the times may come from the archive.
+		if err := s.fromArchive(rb, &c, "", false); err != nil {
+			return nil, err
 		}
 	}
 	if j.params, err = s.params(rb, c, fieldNames{}, j.live); err != nil {

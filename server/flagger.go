@@ -2,17 +2,13 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/gatekeeper-dev/gatekeeper/archive"
 	"github.com/gatekeeper-dev/gatekeeper/engine"
 )
 
@@ -122,7 +118,7 @@ func (s *Server) decideFlagger(r *http.Request, hook FlaggerHook, p FlaggerPaylo
 			c.gate = string(engine.Window)
 		}
 	}
-	if err := s.fromArchive(rb, &c, "metadata."); err != nil {
+	if err := s.fromArchive(rb, &c, "metadata.", true); err != nil {
 		return nil, err
 	}
 	params, err := s.params(rb, c, fieldNames{prefix: "metadata."}, true)
@@ -131,92 +127,6 @@ func (s *Server) decideFlagger(r *http.Request, hook FlaggerHook, p FlaggerPaylo
 	}
 	s.cfg.log.Info("flagger", "canary", p.Namespace+"/"+p.Name, "phase", p.Phase, "checksum", p.Checksum, "gate", string(params.Gate))
 	return s.decide(r.Context(), job{rb: rb, params: params, live: true})
-}
-
-// fromArchive completes a live request's coordinates from the launch's archive: the cutover
-// time when the request gives none (every gate after pre-cutover), and, for the canary gate
-// without a step, the step of the launch's last canary decision. Controllers cannot always
-// send them: Flagger sends no traffic weight, and neither knows when the cutover was.
-func (s *Server) fromArchive(rb *engine.Runbook, c *coords, prefix string) error {
-	needStep := c.step == nil && c.gate == string(engine.Canary)
-	needCutover := c.cutoverAt == "" && c.gate != string(engine.PreCutover)
-	if !needStep && !needCutover {
-		return nil
-	}
-	launchID := s.launchIDOf(rb, *c)
-	st, err := s.launchState(launchID)
-	if err != nil {
-		return err
-	}
-	if needStep {
-		if st.step == nil {
-			return badField(prefix+"step", "required: no step given and the archive holds no canary decision of launch %q yet", launchID)
-		}
-		c.step = st.step
-	}
-	if needCutover {
-		c.cutoverAt = st.cutoverAt
-	}
-	return nil
-}
-
-// launchIDOf is the launch a request is about: its launch_id, else the runbook's default for
-// its environment (or the server's); "" when neither is known yet.
-func (s *Server) launchIDOf(rb *engine.Runbook, c coords) string {
-	if c.launchID != "" {
-		return c.launchID
-	}
-	if env := firstNonEmpty(c.env, s.cfg.env); env != "" {
-		return engine.DefaultLaunchID(rb, env)
-	}
-	return ""
-}
-
-// launchStateOf is what a launch's archive says about where the launch is.
-type launchStateOf struct {
-	step          *int   // the step of the last canary decision
-	cutoverAt     string // the cutover time of the last decision that has one, else see cutoverFromGo
-	cutoverFromGo bool   // cutoverAt is the time of the last pre-cutover go
-}
-
-// launchState reads the launch's archive, verifying it; empty when there is none.
-func (s *Server) launchState(launchID string) (launchStateOf, error) {
-	var st launchStateOf
-	if s.cfg.archive == "" || !launchIDRe.MatchString(launchID) {
-		return st, nil
-	}
-	dir := filepath.Join(s.cfg.archive, launchID)
-	if _, err := os.Stat(filepath.Join(dir, archive.MetaFile)); errors.Is(err, os.ErrNotExist) {
-		return st, nil
-	}
-	a, err := archive.Open(dir)
-	if err != nil {
-		return st, err
-	}
-	err = a.Walk(func(_ int, e *archive.Entry, _ []byte) error {
-		if e.Kind != "" {
-			return nil
-		}
-		if e.Gate == engine.Canary && e.Step != nil {
-			n := *e.Step
-			st.step = &n
-		}
-		switch {
-		case e.CutoverAt != "":
-			st.cutoverAt, st.cutoverFromGo = e.CutoverAt, false
-		case e.Gate == engine.PreCutover && e.Decision == engine.Go:
-			// A controller deploys right after the pre-cutover go; until a decision records
-			// the cutover, that go is when it began. Earlier than the real cutover, never
-			// later: "since cutover" windows start too early (less coverage, a hold) rather
-			// than too late (missing the first errors).
-			st.cutoverAt, st.cutoverFromGo = e.Now, true
-		}
-		return nil
-	})
-	if err != nil {
-		return st, fmt.Errorf("read archive of launch %s: %w", launchID, err)
-	}
-	return st, nil
 }
 
 func flaggerHookList() string {

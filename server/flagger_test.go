@@ -68,14 +68,14 @@ func TestFlaggerStepFromArchive(t *testing.T) {
 	if code, body := call(t, s, http.MethodPost, "/v1/decide?runbook=runbook", testToken, scenario(t, "healthy__canary-25.json")); code != 200 {
 		t.Fatalf("status %d: %s", code, body)
 	}
-	md := map[string]string{"token": testToken, "runbook": "runbook", "now": "2026-11-25T14:01:00Z", "step_started_at": "2026-11-25T13:46:00Z"}
+	md := map[string]string{"token": testToken, "runbook": "runbook", "now": "2026-11-25T14:01:00Z"}
 	code, body := call(t, s, http.MethodPost, "/v1/flagger/rollback", "", flaggerBody(t, md))
 	if code != 200 {
 		t.Fatalf("status %d, want 200 (rollback decided): %s", code, body)
 	}
 	rec := decodeRecord(t, body)
 	if rec.Step == nil || *rec.Step != 25 || rec.CutoverAt != "2026-11-25T13:20:00Z" || rec.Decision != engine.Rollback {
-		t.Fatalf("step %v cutover %q decision %s, want step 25 and cutover 13:20 from the archive, rollback", rec.Step, rec.CutoverAt, rec.Decision)
+		t.Fatalf("step %v cutover %q decision %s, want step 25, its start and cutover 13:20 from the archive, rollback", rec.Step, rec.CutoverAt, rec.Decision)
 	}
 	if rec.Prev == "" {
 		t.Fatal("the Flagger decision was not chained after the archived one")
@@ -85,8 +85,20 @@ func TestFlaggerStepFromArchive(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("status %d: %s", code, body)
 	}
-	if rec := decodeRecord(t, body); rec.CutoverAt != "2026-11-25T13:20:00Z" {
-		t.Fatalf("cutover %q, want 13:20 from the archive", rec.CutoverAt)
+	if rec := decodeRecord(t, body); rec.CutoverAt != "2026-11-25T13:20:00Z" || rec.Decision != engine.Rollback {
+		t.Fatalf("cutover %q, %s; want 13:20 and the step start from the archive, rollback", rec.CutoverAt, rec.Decision)
+	}
+	// The first decision at a step records its own time as the step start; later ones read it.
+	code, body = call(t, s, http.MethodPost, "/v1/decide?runbook=runbook", testToken, []byte(`{"gate":"canary","step":100,"environment":"production","now":"2026-11-25T14:03:00Z"}`))
+	if code != 200 {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	st, err := s.launchState("shop-2.4.0-production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.stepStarted[100] != "2026-11-25T14:03:00Z" || st.stepStarted[25] != "2026-11-25T13:46:00Z" || *st.step != 100 {
+		t.Fatalf("launch state %+v (step %d): want step 100 started 14:03, step 25 at 13:46", st, *st.step)
 	}
 }
 

@@ -276,6 +276,9 @@ func New(ctx context.Context, opts ...Option) (*Server, error) {
 		s.tokenSum = sha256.Sum256([]byte(c.token))
 	}
 	s.routes()
+	if c.archive == "" {
+		c.log.Warn("serve: no archive: live decisions cannot read a launch's cutover, step start or history (max_unknown) from it; controllers need --archive")
+	}
 	s.ready.Store(true)
 	c.log.Info("serve: ready", "runbooks", strings.Join(s.names, ","), "policies_digest", ps.Digest(),
 		"archive", c.archive, "auth", !c.noAuth || c.token != "")
