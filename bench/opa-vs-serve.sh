@@ -12,7 +12,7 @@
 # (.ci/bin/opa after .ci/run, or on PATH). When this build of gatekeeper has no `serve`
 # command yet, only the opa side is measured, and the script says so.
 #
-# Environment: CONNS (wrk connections, default 8), GEN_CPU / SERVER_CPU (cores, default 0 / 1),
+# Environment: GATEKEEPER (a gatekeeper binary to use instead of building one), CONNS (wrk connections, default 8), GEN_CPU / SERVER_CPU (cores, default 0 / 1),
 # SCENARIO (facts file under testdata/example/scenarios, default healthy__window.json; its gate
 # and step are read from testdata/example/scenarios/expected.json).
 #
@@ -35,8 +35,12 @@ for t in wrk taskset python3 curl opa; do
   command -v $t >/dev/null || { echo "$t not found (wrk: apt-get install wrk; opa: run .ci/run once)" >&2; exit 1; }
 done
 
-go build -trimpath -o "$OUT/gatekeeper" ./cmd/gatekeeper
-GK="$OUT/gatekeeper"
+if [ -n "${GATEKEEPER:-}" ]; then
+  GK=$GATEKEEPER
+else
+  go build -trimpath -o "$OUT/gatekeeper" ./cmd/gatekeeper
+  GK="$OUT/gatekeeper"
+fi
 RB=testdata/example/runbook.yaml
 FACTS=testdata/example/scenarios/$SCENARIO
 read -r GATE STEP < <(python3 - "$SCENARIO" <<'PY'
