@@ -109,7 +109,7 @@ _unknown_evidence(rule, status, evidence) := object.union(evidence, {
 	can_roll_back
 } else := evidence
 
-max_unknown_ns := duration_ns(input.runbook.window.max_unknown)
+max_unknown_ns := scaled_ns(input.runbook.window.max_unknown)
 
 _unknown_too_long(rule) if {
 	can_roll_back

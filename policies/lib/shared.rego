@@ -35,6 +35,23 @@ _signers_ok if {
 }
 
 # METADATA
+# title: No test-only settings in production
+# description: |
+#   A runbook with a testing section (testing.time_scale compresses the window, the
+#   bakes and the announce lead for end-to-end tests) never launches to production:
+#   in production this is no-go; elsewhere it passes and says so.
+no_test_settings := finding("launch.no_test_settings", "No test-only settings in production", _no_test_settings)
+
+_no_test_settings := fail("no-go", sprintf("runbook has test settings (testing %v): a production launch cannot run with them", [input.runbook.testing]), {"testing": input.runbook.testing}) if {
+	input.environment == "production"
+	object.get(input.runbook, "testing", null) != null
+} else := pass("runbook has no test settings", {"testing": null}) if {
+	object.get(input.runbook, "testing", null) == null
+} else := pass(sprintf("test settings allowed in %v", [input.environment]), {"testing": input.runbook.testing}) if {
+	input.environment != "production"
+} else := unknown("cannot tell whether the runbook has test settings", {})
+
+# METADATA
 # title: Cutover time recorded
 # description: |
 #   Every gate after pre-cutover needs input.cutover_at: outages "since cutover",
