@@ -178,7 +178,7 @@ func (f *fixture) gather(_ context.Context, p engine.Params) (*engine.Input, err
 			return nil, err
 		}
 		for k, v := range engine.FactsMap(known) {
-			if _, ok := facts[k]; !ok || k == "history" {
+			if _, ok := facts[k]; !ok || archiveWins[k] {
 				facts[k] = v
 			}
 		}
@@ -206,6 +206,10 @@ func scenarioFacts(name string, now time.Time) (map[string]any, error) {
 	shift(in.Facts, now.Sub(at))
 	return in.Facts, nil
 }
+
+// archiveWins are the facts the launch itself makes (its history and events): the archive's
+// replace the scenario's.
+var archiveWins = map[string]bool{"history": true, "deployment": true, "attestations": true, "hooks": true, "notifications": true}
 
 var oldHealthRe = regexp.MustCompile(`http://web-stable-\d\.prod\.shop\.internal:8080/healthz`)
 

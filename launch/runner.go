@@ -82,7 +82,6 @@ type Runner struct {
 
 	cutoverAt     time.Time
 	stepStartedAt time.Time
-	deploy        *HookResult
 	holding       bool // inside a hold episode: "hold" is notified once per episode
 	traffic       int  // percent of traffic on the new build, as far as the hooks moved it
 	where         struct {
@@ -228,7 +227,6 @@ func (r *Runner) Decide(ctx context.Context, gate engine.Gate, step *int) (*engi
 	if now, err := time.Parse(time.RFC3339, in.Now); err == nil {
 		r.observed.Apply(in.Facts, now)
 	}
-	r.addDeployment(in)
 	e, err := archive.AppendDecision(r.dir, r.key, r.rb, ps, in, func(prev string) (*engine.Record, error) {
 		return engine.Decide(ctx, ps, r.rb, in, prev)
 	})
@@ -243,25 +241,6 @@ func (r *Runner) Decide(ctx context.Context, gate engine.Gate, step *int) (*engi
 		r.observer.ObserveInputFacts(in.Facts)
 	}
 	return &e.Record, nil
-}
-
-// addDeployment gives the post-deploy gate the deploy hook's result as its deployment fact
-// when the environment names no deployment_status of its own: the hook is the deployment
-// step, and its exit status is what gatekeeper observed of it.
-func (r *Runner) addDeployment(in *engine.Input) {
-	if in.Gate != engine.PostDeploy || r.env.DeploymentStatus != nil || r.deploy == nil {
-		return
-	}
-	d := r.deploy
-	status := "failed"
-	if d.OK() {
-		status = "succeeded"
-	}
-	in.Facts["deployment"] = map[string]any{
-		"source": "deploy", "path": "environments." + r.env.Name + ".hooks.deploy",
-		"collected_at": d.FinishedAt.UTC().Format(time.RFC3339Nano), "duration_ms": d.FinishedAt.Sub(d.StartedAt).Milliseconds(),
-		"status": status, "finished_at": d.FinishedAt.UTC().Format(time.RFC3339Nano), "detail": d.Summary(),
-	}
 }
 
 // event appends one event to the archive at the clock's time.

@@ -55,11 +55,11 @@ func (r *Runner) Launch(ctx context.Context) (Result, error) {
 		return r.finishErr(err)
 	}
 	if len(hooks.Deploy) > 0 {
-		d, err := r.runHook(ctx, HookDeploy, hooks.Deploy, nil, 0)
-		if err != nil {
+		// Its archived run is the post-deploy gate's deployment fact when the environment
+		// has no deployment_status of its own (live.FromArchive).
+		if _, err := r.runHook(ctx, HookDeploy, hooks.Deploy, nil, 0); err != nil {
 			return r.finishErr(err)
 		}
-		r.deploy = &d
 		if r.interrupted(ctx) {
 			return r.finishInterrupted()
 		}

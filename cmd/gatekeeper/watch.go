@@ -135,11 +135,11 @@ The cutover time is --cutover-at, else the archive's latest recorded cutover.`,
 			if g == engine.Canary && stepp == nil {
 				return fmt.Errorf("--gate canary needs --step PCT")
 			}
-			r, err := f.runner(ctx, cmd)
+			cut, err := cutoverTime(cutoverAt, f.archive)
 			if err != nil {
 				return err
 			}
-			cut, err := cutoverTime(cutoverAt, f.archive)
+			r, err := f.runner(ctx, cmd)
 			if err != nil {
 				return err
 			}
