@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatekeeper-dev/gatekeeper/engine"
 	"github.com/gatekeeper-dev/gatekeeper/live"
+	"github.com/gatekeeper-dev/gatekeeper/metrics"
 	"github.com/gatekeeper-dev/gatekeeper/output"
 )
 
@@ -20,6 +21,9 @@ type evaluateFlags struct {
 	step                                                                                                                   int
 	policies                                                                                                               []string
 	deadline                                                                                                               time.Duration
+	pushgateway                                                                                                            string
+	// metrics is set with --pushgateway: the input's facts and the decision are observed into it.
+	metrics *metrics.Metrics
 }
 
 func newEvaluateCmd() *cobra.Command {
@@ -39,7 +43,15 @@ first, exactly as 'collect' does. The decision is printed and the exit code says
 			if cmd.Flags().Changed("step") {
 				step = &f.step
 			}
+			began := time.Now()
+			if f.pushgateway != "" {
+				f.metrics = metrics.New()
+			}
 			rec, err := evaluate(cmd, f, step)
+			if f.metrics != nil {
+				took := time.Since(began)
+				defer pushMetrics(cmd, f, rec, err, took) // after the decision is printed
+			}
 			if err != nil {
 				return err
 			}
@@ -73,6 +85,7 @@ first, exactly as 'collect' does. The decision is printed and the exit code says
 	fl.StringVar(&f.archive, "archive", "", "append the decision record to this launch archive directory (created if missing)")
 	fl.StringVar(&f.signKey, "sign-key", "", "with --archive: sign each appended record with this ed25519 private key file (default: the key in $"+signingKeyEnv+", if set)")
 	fl.DurationVar(&f.deadline, "deadline", live.DefaultDeadline, "live only: overall collection deadline")
+	fl.StringVar(&f.pushgateway, "pushgateway", "", "push gatekeeper's metrics to this Pushgateway URL after deciding (a failed push is only a warning)")
 	for _, name := range []string{"runbook", "env", "gate"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
@@ -129,6 +142,9 @@ func evaluate(cmd *cobra.Command, f evaluateFlags, step *int) (*engine.Record, e
 	if err != nil {
 		return nil, err
 	}
+	if f.metrics != nil {
+		f.metrics.ObserveInputFacts(in.Facts)
+	}
 	if f.writeInput != "" {
 		if err := writeJSON(f.writeInput, in); err != nil {
 			return nil, err
@@ -157,6 +173,9 @@ func evaluateLive(cmd *cobra.Command, f evaluateFlags, gate engine.Gate) (*engin
 	if err != nil {
 		return nil, err
 	}
+	if f.metrics != nil {
+		f.metrics.ObserveInputFacts(in.Facts)
+	}
 	if f.writeInput != "" {
 		if err := writeJSON(f.writeInput, in); err != nil {
 			return nil, err
@@ -169,6 +188,24 @@ func evaluateLive(cmd *cobra.Command, f evaluateFlags, gate engine.Gate) (*engin
 	return decideArchived(ctx, archiveTo{f.archive, f.signKey}, rb, ps, in, func(prev string) (*engine.Record, error) {
 		return engine.Decide(ctx, ps, rb, in, prev)
 	})
+}
+
+// pushMetrics pushes this evaluation's metrics to --pushgateway: the decision, or an evaluation
+// error when none could be made, and the facts' collection. A failed push is only a warning:
+// the gate decision and its exit code must not depend on whether gatekeeper's own monitoring
+// is reachable, or a Pushgateway outage would hold a launch (or a retry pass it) for a reason
+// that says nothing about the launch.
+func pushMetrics(cmd *cobra.Command, f evaluateFlags, rec *engine.Record, decideErr error, took time.Duration) {
+	grouping := metrics.Grouping(f.launchID, f.env, f.gate)
+	if decideErr != nil || rec == nil {
+		f.metrics.ObserveError(f.gate)
+	} else {
+		f.metrics.ObserveDecision(rec, took)
+		grouping = metrics.Grouping(rec.LaunchID, rec.Environment, string(rec.Gate))
+	}
+	if err := f.metrics.Push(cmd.Context(), f.pushgateway, grouping); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "gatekeeper: warning: %v (the decision stands)\n", err)
+	}
 }
 
 // lessGC turns garbage collection off while a decision is made, unless GOGC says
