@@ -99,7 +99,6 @@ func TestDemoUnderPrometheus(t *testing.T) {
 				t.Errorf("post-deploy without a deployment fact: exit %d, deployment %s; want a hold (2)", res.code, outcome)
 			}
 
-			load := s.load(60)
 			s.shift(25)
 			shifted := time.Now().UTC()
 
@@ -143,7 +142,7 @@ func TestDemoUnderPrometheus(t *testing.T) {
 			if decidedAfter > 40*time.Second {
 				t.Errorf("decided %s after the shift, want within 40s", decidedAfter.Round(time.Second))
 			}
-			sum, err := load.stop()
+			sum, err := s.traffic.stop()
 			if err != nil {
 				t.Fatal(err)
 			}

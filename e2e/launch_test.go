@@ -60,13 +60,14 @@ type launched struct {
 func (s *stack) launch(rb string) launched {
 	s.t.Helper()
 	l := launched{archive: filepath.Join(s.dir, "archives", "staging")}
-	// Production (the stable cohort) must show traffic before the pre-cutover gate can call
-	// it healthy: load first, until Prometheus has a rate from before the scrape lag.
-	load := s.load(60)
+	began := time.Now()
+	// The pre-cutover gate needs the stable cohort's error rate: wait until Prometheus has a
+	// request rate from before the scrape lag.
 	waitFor(s.t, 30*time.Second, "stable traffic in Prometheus", func() (bool, string) {
 		v, ok := s.promQuery(`sum(rate(http_requests_total{track="stable"}[10s] offset 3s))`)
 		return ok && v > 0, fmt.Sprint(v)
 	})
+	s.t.Logf("stable traffic in Prometheus after %s", time.Since(began).Round(100*time.Millisecond))
 	windowAt := time.Now().UTC().Add(3 * time.Second).Format(time.RFC3339)
 	if res := s.gatekeeper("launch", "--runbook", rb, "--env", "staging", "--archive", l.archive, "--announce", "--window-at", windowAt); res.code != 0 {
 		s.t.Fatalf("launch --announce: exit %d\n%s%s", res.code, res.stdout, res.stderr)
@@ -76,10 +77,11 @@ func (s *stack) launch(rb string) launched {
 	start := time.Now()
 	l.res = s.gatekeeper("launch", "--runbook", rb, "--env", "staging", "--archive", l.archive, "--metrics-addr", s.gkAddr)
 	l.took = time.Since(start)
-	sum, err := load.stop()
+	sum, err := s.traffic.stop()
 	if err != nil {
 		s.t.Error(err)
 	}
+	s.t.Logf("ready to launch after %s", start.Sub(began).Round(100*time.Millisecond))
 	s.t.Logf("launch exit %d after %s; load sent %d (%v, skipped %d, errors %d)\n--- stdout\n%s--- stderr\n%s",
 		l.res.code, l.took.Round(100*time.Millisecond), sum.Sent, sum.Statuses, sum.Skipped, sum.Errors, l.res.stdout, l.res.stderr)
 
@@ -225,6 +227,7 @@ func TestLaunch(t *testing.T) {
 	requireRealParts(t)
 
 	t.Run("healthy", func(t *testing.T) {
+		t.Parallel()
 		s := newStack(t, "1.0.0")
 		rb := s.writeRunbook("1.1.0", "1.0.0", launchTiming)
 		l := s.launch(rb)
@@ -252,13 +255,14 @@ func TestLaunch(t *testing.T) {
 			t.Errorf("slack got %d messages, the webhook %d", len(l.slack), len(l.webhooks))
 		}
 		report := s.checkCommon(l, "1.1.0")
-		if !strings.Contains(strings.ToLower(report), "complete") {
-			t.Errorf("report does not say the launch completed")
+		if !strings.Contains(report, "**Outcome: COMPLETED.**") {
+			t.Errorf("report does not say the launch completed:\n%.600s", report)
 		}
 		t.Logf("healthy launch took %s", l.took.Round(100*time.Millisecond))
 	})
 
 	t.Run("faulty", func(t *testing.T) {
+		t.Parallel()
 		s := newStack(t, "1.0.0")
 		rb := s.writeRunbook("1.1.1", "1.0.0", launchTiming)
 		l := s.launch(rb)
@@ -308,9 +312,22 @@ func TestLaunch(t *testing.T) {
 		if r := l.webhook(t, "rollback").Reason; !strings.Contains(r, "canary.error_rate_sustained") {
 			t.Errorf("rollback notification reason %q does not name the error rate", r)
 		}
+		// post-rollback verified the target on every instance of both cohorts.
+		for _, e := range l.events {
+			if e.Input.Gate == "post-rollback" && e.Result.Decision == "go" {
+				outcome, _, msg, ev := e.Result.check(t, "post_rollback.version")
+				exp, _ := ev["expected"].(map[string]any)
+				obs, _ := ev["observed"].(map[string]any)
+				if outcome != "go" || exp["version"] != "1.0.0" || obs["matching"] != 2.0 {
+					t.Errorf("post_rollback.version %s (%s): %v", outcome, msg, ev)
+				}
+			}
+		}
 		report := s.checkCommon(l, "1.1.1")
-		if !strings.Contains(strings.ToLower(report), "roll") {
-			t.Errorf("report does not show the rollback")
+		for _, want := range []string{"**Outcome: ROLLED BACK.**", "by gate canary 25%", "canary.error_rate_sustained", "Rollback verified at"} {
+			if !strings.Contains(report, want) {
+				t.Errorf("report lacks %q:\n%.800s", want, report)
+			}
 		}
 		t.Logf("faulty launch took %s", l.took.Round(100*time.Millisecond))
 	})

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+	"time"
 )
 
 // release is an entry of the demo's catalog, as `demo-shop releases` prints it.
@@ -137,7 +138,11 @@ func (s *stack) gatekeeper(args ...string) result {
 	cmd.Env = append(os.Environ(), s.env()...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	began := time.Now()
 	err := cmd.Run()
+	if d := time.Since(began); d > 2*time.Second && args[0] != "launch" {
+		s.t.Logf("gatekeeper %s took %s", args[0], d.Round(100*time.Millisecond))
+	}
 	res := result{stdout: out.String(), stderr: errb.String()}
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)

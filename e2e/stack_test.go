@@ -164,10 +164,12 @@ type stack struct {
 	slack      *notifytest.Receiver
 	status     *notifytest.Receiver
 	prom       *promtest.Server
+	traffic    *loadRun // demo-load against the router, from the start
 }
 
-// newStack starts the stable slot on stable (a catalog version) and the router at weight 0.
-// The canary slot is empty until a deploy hook (or startCanary) fills it.
+// newStack starts Prometheus, the stable slot on stable (a catalog version), the router at
+// weight 0 and 60 requests per second of load on it. The canary slot is empty until a deploy
+// hook (or startSlot) fills it.
 func newStack(t *testing.T, stable string) *stack {
 	t.Helper()
 	s := &stack{t: t, bins: buildBins(t), dir: t.TempDir()}
@@ -184,8 +186,21 @@ func newStack(t *testing.T, stable string) *stack {
 			}
 		})
 	}
+	// Prometheus first: it takes about 5s after it is ready to scrape its static targets,
+	// time the rest of the stack uses to start.
+	var scrape bytes.Buffer
+	tmpl := template.Must(template.ParseFiles("testdata/prometheus-scrape.yml.tmpl"))
+	if err := tmpl.Execute(&scrape, map[string]string{
+		"StableAddr": s.stableAddr, "CanaryAddr": s.canaryAddr, "RouterAddr": s.routerAddr, "GatekeeperAddr": s.gkAddr,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.prom = promtest.Start(t, promtest.Options{ScrapeConfigs: scrape.String(), ScrapeInterval: time.Second})
 	s.startSlot("stable", "serve", "--addr", s.stableAddr, "--track", "stable", "--release", stable)
 	s.startSlot("router", "router", "--addr", s.routerAddr, "--stable", "http://"+s.stableAddr, "--canary", "http://"+s.canaryAddr)
+	// Production has traffic before, during and after a launch; the pre-cutover gate needs
+	// the stable cohort's error rate, which is no number without requests.
+	s.traffic = s.load(60)
 
 	s.payments = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/ping" {
@@ -200,14 +215,6 @@ func newStack(t *testing.T, stable string) *stack {
 	s.status = notifytest.NewReceiver(t)
 	s.dsn = shopDB(t)
 
-	var scrape bytes.Buffer
-	tmpl := template.Must(template.ParseFiles("testdata/prometheus-scrape.yml.tmpl"))
-	if err := tmpl.Execute(&scrape, map[string]string{
-		"StableAddr": s.stableAddr, "CanaryAddr": s.canaryAddr, "RouterAddr": s.routerAddr, "GatekeeperAddr": s.gkAddr,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	s.prom = promtest.Start(t, promtest.Options{ScrapeConfigs: scrape.String(), ScrapeInterval: time.Second})
 
 	smoke, err := filepath.Abs("testdata/smoke/test_smoke.py")
 	if err != nil {
