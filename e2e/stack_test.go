@@ -215,7 +215,6 @@ func newStack(t *testing.T, stable string) *stack {
 	s.status = notifytest.NewReceiver(t)
 	s.dsn = shopDB(t)
 
-
 	smoke, err := filepath.Abs("testdata/smoke/test_smoke.py")
 	if err != nil {
 		t.Fatal(err)
