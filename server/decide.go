@@ -102,13 +102,23 @@ func (s *Server) decideRequest(r *http.Request) (*engine.Record, error) {
 }
 
 // parseFacts validates a body with facts against the facts schema. Validators are pooled:
-// one compiles the schemas once and is not safe for concurrent use.
+// one compiles the schemas once (about 50 ms) and is not safe for concurrent use. The pool is
+// a channel, not a sync.Pool, which the garbage collector empties: under load that meant
+// compiling the schemas again every few requests.
 func (s *Server) parseFacts(body []byte) (*engine.FactsFile, error) {
-	vd := s.validators.Get().(*pooledValidator)
+	var vd *pooledValidator
+	select {
+	case vd = <-s.validators:
+	default:
+		vd = &pooledValidator{v: engine.NewValidator()}
+	}
 	ff, err := vd.v.ParseFacts("request.json", body)
 	// A validator's CUE context grows with what it validated; retire it now and then.
 	if vd.uses++; vd.uses < validatorUses {
-		s.validators.Put(vd)
+		select {
+		case s.validators <- vd:
+		default: // enough idle validators already
+		}
 	}
 	if err != nil {
 		var ve *engine.ValidationError

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -216,8 +217,8 @@ type Server struct {
 	// launches serializes live decisions of one launch: its archive is read (history,
 	// baseline) before the decision is appended, and two at once would read the same history.
 	launches sync.Map // launch id -> *sync.Mutex
-	// validators check request facts; each compiles the schemas once.
-	validators sync.Pool
+	// validators are idle facts validators; each compiles the schemas once.
+	validators chan *pooledValidator
 }
 
 // New loads the runbooks, compiles and prepares every gate's policies once, and returns a
@@ -267,7 +268,7 @@ func New(ctx context.Context, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: c, runbooks: c.runbooks, ps: ps, recent: newRecentRecords(c.recent)}
-	s.validators.New = func() any { return &pooledValidator{v: engine.NewValidator()} }
+	s.validators = make(chan *pooledValidator, 2*runtime.GOMAXPROCS(0))
 	for name := range c.runbooks {
 		s.names = append(s.names, name)
 	}
