@@ -13,6 +13,7 @@ import (
 // The next decision after an attestation takes it into account: a rollback call or a failed
 // critical manual check rolls back, a hold call holds until resumed.
 func TestAttestationsReachTheNextDecision(t *testing.T) {
+	t.Parallel()
 	key, _, err := archive.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +37,7 @@ func TestAttestationsReachTheNextDecision(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, rbParams{Hooks: allHooks})
 			r := f.runner(WithSigningKey(key))
 			r.SetCutover(f.clock.Now().Add(-10 * time.Minute))
@@ -77,6 +79,7 @@ func TestAttestationsReachTheNextDecision(t *testing.T) {
 }
 
 func TestAttestRefuses(t *testing.T) {
+	t.Parallel()
 	key, _, err := archive.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +101,7 @@ func TestAttestRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			k := key
 			if !tt.key {
 				k = nil

@@ -11,10 +11,11 @@ import (
 )
 
 func TestBlueGreen(t *testing.T) {
+	t.Parallel()
 	warm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
-	defer warm.Close()
+	t.Cleanup(warm.Close)
 	cold := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
-	defer cold.Close()
+	t.Cleanup(cold.Close)
 	bg := "  kind: blue-green"
 	tests := []struct {
 		name     string
@@ -34,6 +35,7 @@ func TestBlueGreen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, rbParams{Hooks: tt.hooks, Strategy: bg, OldHealth: tt.health})
 			if tt.window != "" {
 				f.files["window"] = tt.window

@@ -31,6 +31,8 @@ type rbParams struct {
 	Env      string
 	Extra    string // top-level YAML added before signoff (testing: ...)
 	Digest   string
+	Window   string // window.duration (default 30m)
+	Interval string // window.interval (default 1m)
 	// OldHealth replaces the old cohort's health URLs (blue-green warm checks).
 	OldHealth string
 }

@@ -16,6 +16,7 @@ import (
 var allHooks = map[string]int{HookDeploy: 0, HookSmoke: 0, HookShift: 0, HookRollback: 0}
 
 func TestLaunchCompletes(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, rbParams{Hooks: allHooks})
 	r := f.runner(f.realistic())
 	start := f.clock.Now()
@@ -75,6 +76,7 @@ func TestLaunchCompletes(t *testing.T) {
 }
 
 func TestLaunchStopsAndRollsBack(t *testing.T) {
+	t.Parallel()
 	failDeploy := map[string]int{HookDeploy: 1, HookSmoke: 0, HookShift: 0, HookRollback: 0}
 	tests := []struct {
 		name     string
@@ -118,6 +120,7 @@ func TestLaunchStopsAndRollsBack(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, rbParams{Hooks: tt.hooks})
 			for k, v := range tt.files {
 				f.files[k] = v

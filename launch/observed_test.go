@@ -12,6 +12,7 @@ import (
 )
 
 func TestObservedApply(t *testing.T) {
+	t.Parallel()
 	o := NewObserved(2)
 	t0 := time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)
 	var facts map[string]any
@@ -44,6 +45,7 @@ func TestObservedApply(t *testing.T) {
 // gatekeeper's own probes: down from minute 2, it is down longer than its max_unavailable
 // (5m) at minute 8, and every record carries the samples that show it.
 func TestWatchRollsBackOnGatekeepersOwnProbeHistory(t *testing.T) {
+	t.Parallel()
 	f, r := watchFixture(t)
 	f.mutate = func(_ engine.Params, n int, facts map[string]any) {
 		for _, it := range facts["integrations"].(map[string]any)["items"].([]any) {

@@ -15,12 +15,14 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 func TestWritePlanGolden(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, runbook, env, golden string }{
 		{name: "canary production", runbook: "../testdata/example/runbook.yaml", env: "production", golden: "plan-canary.golden"},
 		{name: "canary staging", runbook: "../testdata/example/runbook.yaml", env: "staging", golden: "plan-canary-staging.golden"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			rb, err := engine.LoadRunbook(tt.runbook)
 			if err != nil {
 				t.Fatal(err)
@@ -47,6 +49,7 @@ func TestWritePlanGolden(t *testing.T) {
 }
 
 func TestWritePlanShowsTestSettingsAndScales(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	rb := writeRunbook(t, dir, filepath.Join(dir, "log"), rbParams{Hooks: allHooks, Env: "staging", Extra: "testing: {time_scale: 60}\n",
 		Strategy: "  kind: blue-green"})

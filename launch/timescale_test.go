@@ -18,6 +18,7 @@ func smokeAfterCutover(p engine.Params, _ int, facts map[string]any) {
 }
 
 func TestTimeScaleCompressesTheWindowInSequencerAndPolicies(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, rbParams{Hooks: allHooks, Env: "staging", Strategy: "  kind: big-bang", Extra: "testing: {time_scale: 60}\n"})
 	f.mutate = smokeAfterCutover
 	res, err := f.runner().Launch(context.Background())
@@ -59,6 +60,7 @@ func TestTimeScaleCompressesTheWindowInSequencerAndPolicies(t *testing.T) {
 }
 
 func TestTimeScaleIsNoGoInProduction(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, rbParams{Hooks: allHooks, Env: "production", Extra: "testing: {time_scale: 60}\n"})
 	res, err := f.runner().Launch(context.Background())
 	if err != nil {

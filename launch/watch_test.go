@@ -20,6 +20,7 @@ func watchFixture(t *testing.T) (*fixture, *Runner) {
 }
 
 func TestWatch(t *testing.T) {
+	t.Parallel()
 	unknownErrors := func(from, to int) func(engine.Params, int, map[string]any) {
 		return func(_ engine.Params, n int, facts map[string]any) {
 			if n >= from && n <= to {
@@ -54,6 +55,7 @@ func TestWatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f, r := watchFixture(t)
 			f.mutate = tt.mutate
 			if tt.file != "" {
@@ -96,6 +98,7 @@ func TestWatch(t *testing.T) {
 }
 
 func TestWatchInterrupted(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []string{"SIGINT", "SIGTERM"} {
 		t.Run(sig, func(t *testing.T) {
 			f, r := watchFixture(t)
@@ -129,6 +132,7 @@ func TestWatchInterrupted(t *testing.T) {
 }
 
 func TestWatchCanaryBake(t *testing.T) {
+	t.Parallel()
 	f, r := watchFixture(t)
 	step := 50
 	r.SetStepStarted(f.clock.Now())
@@ -157,6 +161,7 @@ func TestWatchCanaryBake(t *testing.T) {
 }
 
 func TestWatchPlainViewOneLinePerEvaluation(t *testing.T) {
+	t.Parallel()
 	f, r := watchFixture(t)
 	if _, err := r.RunWatch(context.Background(), engine.Window, nil); err != nil {
 		t.Fatal(err)
