@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/argoproj/argo-rollouts/metricproviders/webmetric"
 	rollouts "github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	"github.com/argoproj/argo-rollouts/pkg/apis/rollouts/validation"
-	"github.com/argoproj/argo-rollouts/metricproviders/webmetric"
 	analysisutil "github.com/argoproj/argo-rollouts/utils/analysis"
 	log "github.com/sirupsen/logrus"
 )
