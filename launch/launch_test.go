@@ -69,7 +69,9 @@ func TestLaunchCompletes(t *testing.T) {
 			t.Errorf("report %s: %v", name, err)
 		}
 	}
-	t.Log(f.out.String())
+	if b, err := os.ReadFile(filepath.Join(f.archive, ReportMarkdown)); err == nil && os.Getenv("GK_SHOW_REPORT") != "" {
+		t.Log(string(b))
+	}
 	if !strings.Contains(f.out.String(), "window GO (complete)") {
 		t.Errorf("view shows no completion:\n%s", f.out)
 	}
@@ -153,5 +155,79 @@ func TestLaunchStopsAndRollsBack(t *testing.T) {
 				t.Errorf("archive does not verify: %v", err)
 			}
 		})
+	}
+}
+
+// A signal during a hook stops the hook, archives where the launch was and exits 1.
+func TestLaunchInterruptedDuringAHook(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, rbParams{Hooks: allHooks, Sleep: map[string]int{HookDeploy: 30}})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	go func() {
+		for {
+			if b, _ := os.ReadFile(f.log); len(b) > 0 { // the deploy hook is running
+				time.Sleep(100 * time.Millisecond)
+				cancel(Interrupted{Signal: "SIGINT"})
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	start := time.Now()
+	res, err := f.runner().Launch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != engine.ExitError || res.Outcome != OutcomeInterrupted {
+		t.Fatalf("result %+v", res)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("took %s: the hook was not stopped", took)
+	}
+	ev := f.events(EventInterrupted)
+	if len(ev) != 1 || ev[0]["signal"] != "SIGINT" || ev[0]["hook"] != HookDeploy {
+		t.Errorf("interrupted events %v", ev)
+	}
+	hooks := f.events(EventHook)
+	if len(hooks) != 1 || hooks[0]["error"] != "interrupted" {
+		t.Errorf("hook events %v", hooks)
+	}
+	if got := f.hookLog(); len(got) != 1 {
+		t.Errorf("hooks ran %q: nothing after the interrupted deploy", got)
+	}
+}
+
+func TestAnnounce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, rbParams{Hooks: allHooks})
+	r := f.runner()
+	at := f.clock.Now().Add(25 * time.Hour)
+	if err := r.Announce(context.Background(), at); err != nil {
+		t.Fatal(err)
+	}
+	ds := f.events(EventNotification)
+	if len(ds) != 2 {
+		t.Fatalf("%d deliveries archived, want one per channel", len(ds))
+	}
+	for _, d := range ds {
+		if d["event"] != "announced" || d["delivered"] != true || d["status_code"] != float64(200) {
+			t.Errorf("delivery %v", d)
+		}
+	}
+	if len(f.recv.Requests()) != 2 {
+		t.Errorf("receiver got %d requests", len(f.recv.Requests()))
+	}
+	// A channel that does not confirm is an error, and archived as not delivered.
+	g := newFixture(t, rbParams{Hooks: allHooks})
+	r2, err := New(g.rb, g.env, g.archive, WithClock(g.clock), WithGather(g.gather), WithGetenv(func(string) string { return "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.Announce(context.Background(), at); err == nil || !strings.Contains(err.Error(), "not delivered to launch-channel, status-page") {
+		t.Errorf("announce to unset channels: %v", err)
+	}
+	if ds := g.events(EventNotification); len(ds) != 2 || ds[0]["delivered"] != false {
+		t.Errorf("failed deliveries archived as %v", ds)
 	}
 }

@@ -87,6 +87,7 @@ type Runner struct {
 	where         struct {
 		gate engine.Gate
 		step *int
+		hook string // the hook running, if any
 	}
 }
 
@@ -201,7 +202,7 @@ func (r *Runner) policySet(ctx context.Context, gate engine.Gate) (*engine.Polic
 // Decide collects the facts of gate (and step), adds what gatekeeper itself observed,
 // decides and appends the record to the archive.
 func (r *Runner) Decide(ctx context.Context, gate engine.Gate, step *int) (*engine.Record, error) {
-	r.where.gate, r.where.step = gate, step
+	r.where.gate, r.where.step, r.where.hook = gate, step, ""
 	ps, err := r.policySet(ctx, gate)
 	if err != nil {
 		return nil, err
@@ -260,6 +261,7 @@ func (r *Runner) runHook(ctx context.Context, name string, argv []string, step *
 	h := Hook{Name: name, Step: step, Command: argv, Dir: filepath.Dir(r.rb.Path), Timeout: timeout,
 		Env: append(r.hookEnv(step), extra...), Secrets: r.secrets()}
 	r.view.Message(fmt.Sprintf("%s hook: %v", name, argv))
+	r.where.hook = name
 	res := r.hooks.Run(ctx, h, r.clock)
 	r.view.Message(res.Summary())
 	if err := r.event(EventHook, res.Data()); err != nil {
@@ -378,6 +380,9 @@ func (r *Runner) interrupted(ctx context.Context) bool {
 	data := map[string]any{"signal": sig, "gate": string(r.where.gate), "step": nil}
 	if r.where.step != nil {
 		data["step"] = *r.where.step
+	}
+	if r.where.hook != "" {
+		data["hook"] = r.where.hook
 	}
 	r.view.Message("interrupted by " + sig + ": archiving")
 	_ = r.event(EventInterrupted, data)
