@@ -22,11 +22,15 @@ type Listen struct {
 	WriteTimeout time.Duration
 	// ShutdownTimeout bounds the drain after the context ends (default 30s).
 	ShutdownTimeout time.Duration
+	// DrainDelay keeps answering, with /readyz not ready, this long after the context ends
+	// and before the listener closes: time for a load balancer (a Kubernetes Service) to stop
+	// sending new requests. Default 0.
+	DrainDelay time.Duration
 }
 
-// Serve answers on ln until ctx ends, then stops accepting connections, reports not ready,
-// and waits for the requests in flight (at most ShutdownTimeout) before it returns. It
-// returns nil after a clean shutdown.
+// Serve answers on ln until ctx ends, then reports not ready, keeps answering for DrainDelay,
+// stops accepting connections and waits for the requests in flight (at most
+// ShutdownTimeout) before it returns. It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, l Listen) error {
 	if l.ReadTimeout <= 0 {
 		l.ReadTimeout = 30 * time.Second
@@ -67,7 +71,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, l Listen) error {
 	case <-ctx.Done():
 	}
 	s.SetReady(false)
-	s.cfg.log.Info("serve: shutting down", "drain_timeout", l.ShutdownTimeout.String())
+	s.cfg.log.Info("serve: shutting down", "drain_delay", l.DrainDelay.String(), "drain_timeout", l.ShutdownTimeout.String())
+	if l.DrainDelay > 0 {
+		select {
+		case <-time.After(l.DrainDelay):
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), l.ShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {

@@ -172,3 +172,48 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 	}
 	return certFile, keyFile
 }
+
+// TestDrainDelay: after the context ends, serve keeps answering for the drain delay with
+// /readyz not ready, so a load balancer stops routing to it before the listener closes.
+func TestDrainDelay(t *testing.T) {
+	s, _ := newServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String() + "/readyz"
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln, Listen{DrainDelay: 2 * time.Second}) }()
+	c := &http.Client{Timeout: 5 * time.Second}
+	get := func() int {
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatalf("readyz: %v", err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(); code != 200 {
+		t.Fatalf("readyz %d before shutdown, want 200", code)
+	}
+	stop()
+	deadline := time.Now().Add(time.Second)
+	for s.ready.Load() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if code := get(); code != 503 {
+		t.Fatalf("readyz %d during the drain delay, want 503", code)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after the drain delay")
+	}
+	if _, err := c.Get(url); err == nil {
+		t.Fatal("still answering after the drain")
+	}
+}

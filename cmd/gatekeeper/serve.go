@@ -30,6 +30,7 @@ type serveFlags struct {
 	maxBody                                                 int64
 	recent                                                  int
 	readTimeout, writeTimeout, shutdownTimeout, deadline    time.Duration
+	drainDelay                                              time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -66,6 +67,7 @@ accepting requests and drains the ones in flight.`,
 	fl.DurationVar(&f.readTimeout, "read-timeout", 30*time.Second, "time to read a whole request")
 	fl.DurationVar(&f.writeTimeout, "write-timeout", 90*time.Second, "time to answer a request (must exceed --deadline)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "time to drain requests in flight on SIGINT/SIGTERM")
+	fl.DurationVar(&f.drainDelay, "drain-delay", 0, "on SIGINT/SIGTERM, keep answering (with /readyz not ready) this long before closing the listener (5s behind a Kubernetes Service)")
 	fl.DurationVar(&f.deadline, "deadline", live.DefaultDeadline, "live decisions: overall collection deadline")
 	fl.StringVar(&f.logFormat, "log-format", "text", "request log format on stderr: text or json")
 	_ = cmd.MarkFlagRequired("runbook")
@@ -141,7 +143,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "gatekeeper serve: listening on %s://%s\n", scheme, ln.Addr())
 	return s.Serve(ctx, ln, server.Listen{TLSCert: f.tlsCert, TLSKey: f.tlsKey,
-		ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, ShutdownTimeout: f.shutdownTimeout})
+		ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, ShutdownTimeout: f.shutdownTimeout, DrainDelay: f.drainDelay})
 }
 
 // serveGC trades memory for CPU unless GOGC says otherwise: a facts-in-body decision
