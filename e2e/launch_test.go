@@ -24,6 +24,10 @@ import (
 // step's verdict settles only once they have left the window.
 var launchTiming = timing{Bake: "30m", Window: "80m", Interval: "2m", MaxUnknown: "40m", AnnounceLead: "2m", TimeScale: 60}
 
+// keepEnv names a directory to copy each launch's archive into, to read its report or
+// replay it after the test: GATEKEEPER_E2E_KEEP=/tmp/launches go test ./e2e -run TestLaunch -v
+const keepEnv = "GATEKEEPER_E2E_KEEP"
+
 // event is one archived decision, as `gatekeeper export` writes it (an OPA decision-log event).
 type event struct {
 	Timestamp string `json:"timestamp"`
@@ -84,6 +88,15 @@ func (s *stack) launch(rb string) launched {
 	s.t.Logf("ready to launch after %s", start.Sub(began).Round(100*time.Millisecond))
 	s.t.Logf("launch exit %d after %s; load sent %d (%v, skipped %d, errors %d)\n--- stdout\n%s--- stderr\n%s",
 		l.res.code, l.took.Round(100*time.Millisecond), sum.Sent, sum.Statuses, sum.Skipped, sum.Errors, l.res.stdout, l.res.stderr)
+
+	if keep := os.Getenv(keepEnv); keep != "" {
+		dst := filepath.Join(keep, strings.ReplaceAll(s.t.Name(), "/", "-"))
+		if err := os.CopyFS(dst, os.DirFS(l.archive)); err != nil {
+			s.t.Errorf("keep the archive: %v", err)
+		} else {
+			s.t.Logf("archive kept in %s (gatekeeper report %s)", dst, dst)
+		}
+	}
 
 	exp := s.gatekeeper("export", l.archive)
 	if exp.code != 0 {
