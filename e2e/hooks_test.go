@@ -69,6 +69,16 @@ func TestHooks(t *testing.T) {
 	rb := s.writeRunbook(rel.Version, target.Version, timing{Bake: "10m", Window: "30m", Interval: "2s", MaxUnknown: "5m", AnnounceLead: "1m"})
 	cutover := time.Now().UTC().Format(time.RFC3339Nano)
 
+	// The plan names the hooks and the steps, and runs nothing: the canary slot stays empty.
+	res := s.gatekeeper("launch", "--runbook", rb, "--env", "staging", "--archive", filepath.Join(s.dir, "dry"), "--dry-run")
+	t.Logf("dry run:\n%s", res.stdout)
+	if res.code != 0 || !strings.Contains(res.stdout, "deploy.sh") || !strings.Contains(res.stdout, "25%") {
+		t.Errorf("launch --dry-run: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if _, err := http.Get("http://" + s.canaryAddr + "/version"); err == nil {
+		t.Error("the dry run started the canary")
+	}
+
 	if out, err := s.runHook("deploy", rel, target, 0); err != nil {
 		t.Fatalf("deploy: %v\n%s", err, out)
 	}
@@ -101,7 +111,7 @@ func TestHooks(t *testing.T) {
 		t.Fatalf("pytest's report: %+v", rep)
 	}
 
-	res := s.gatekeeper("evaluate", "--runbook", rb, "--env", "staging", "--gate", "post-smoke", "--cutover-at", cutover, "-o", "json")
+	res = s.gatekeeper("evaluate", "--runbook", rb, "--env", "staging", "--gate", "post-smoke", "--cutover-at", cutover, "-o", "json")
 	var ps record
 	if err := json.Unmarshal([]byte(res.stdout), &ps); err != nil {
 		t.Fatalf("post-smoke: exit %d: %v\n%s", res.code, err, res.stderr)
