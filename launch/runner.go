@@ -55,6 +55,7 @@ type Observer interface {
 // arrives; the runner archives it as the "interrupted" event.
 type Interrupted struct{ Signal string }
 
+// Error says which signal interrupted the launch.
 func (i Interrupted) Error() string { return "interrupted by " + i.Signal }
 
 // Runner makes a launch's decisions and runs its hooks, appending everything to the archive.

@@ -35,6 +35,7 @@ const (
 	EndInterrupted               // the context ended (signal)
 )
 
+// String names the ending as views and messages show it.
 func (e Ending) String() string {
 	return [...]string{"done", "hold", "rollback", "interrupted"}[e]
 }
