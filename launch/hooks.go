@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -39,6 +40,9 @@ type Hook struct {
 	Timeout time.Duration
 	// Secrets are values redacted from the output tail (besides anything credential-shaped).
 	Secrets []string
+	// Output, if set, receives each line the hook prints as it prints it, redacted, so a
+	// long deploy shows its progress.
+	Output func(line string)
 }
 
 // HookResult is what a hook run did; it is archived as a "hook" event.
@@ -122,7 +126,13 @@ func (ExecRunner) Run(ctx context.Context, h Hook, clock Clock) HookResult {
 	cmd.Dir = h.Dir
 	cmd.Env = append(os.Environ(), h.Env...)
 	out := &tail{max: maxTail}
-	cmd.Stdout, cmd.Stderr = out, out
+	var w io.Writer = out
+	if h.Output != nil {
+		lw := &lineWriter{emit: func(l string) { h.Output(engine.Redact(l, h.Secrets...)) }}
+		defer lw.flush()
+		w = io.MultiWriter(out, lw)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {
 		// The whole group: a script's children would otherwise outlive it.
@@ -183,4 +193,39 @@ func (t *tail) String() string {
 		s = "…" + s
 	}
 	return s
+}
+
+// lineWriter calls emit with each complete line written to it (at most maxTail bytes each).
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  []byte
+	emit func(string)
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	for {
+		i := strings.IndexByte(string(l.buf), '\n')
+		if i < 0 {
+			if len(l.buf) > maxTail {
+				l.emit(strings.ToValidUTF8(string(l.buf), ""))
+				l.buf = l.buf[:0]
+			}
+			return len(p), nil
+		}
+		l.emit(strings.ToValidUTF8(strings.TrimRight(string(l.buf[:i]), "\r"), ""))
+		l.buf = l.buf[i+1:]
+	}
+}
+
+// flush emits what is left after the last newline.
+func (l *lineWriter) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		l.emit(strings.ToValidUTF8(string(l.buf), ""))
+		l.buf = nil
+	}
 }

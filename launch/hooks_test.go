@@ -101,11 +101,27 @@ func TestLaunchArchivesRedactedHookOutput(t *testing.T) {
 			}
 		}
 	}
+	if v := f.out.String(); strings.Contains(v, notifytest.Secret) || !strings.Contains(v, "# deploy| deploy: posting to") {
+		t.Errorf("view shows hook output unredacted, or not at all:\n%s", v)
+	}
 	b, err := os.ReadFile(filepath.Join(f.archive, "records.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(b), notifytest.Secret) || !strings.Contains(string(b), "posting to") {
 		t.Error("secret in the archive")
+	}
+}
+
+func TestHookOutputLinesReachTheViewRedacted(t *testing.T) {
+	var lines []string
+	secret := "tok-0123456789abcdef"
+	res := ExecRunner{}.Run(context.Background(), Hook{Name: "deploy", Command: []string{"/bin/sh", "-c", "echo one; echo two " + secret + "; printf three"},
+		Timeout: 5 * time.Second, Secrets: []string{secret}, Output: func(l string) { lines = append(lines, l) }}, RealClock())
+	if !res.OK() {
+		t.Fatalf("%+v", res)
+	}
+	if want := []string{"one", "two [REDACTED]", "three"}; strings.Join(lines, "|") != strings.Join(want, "|") {
+		t.Errorf("lines %q, want %q", lines, want)
 	}
 }

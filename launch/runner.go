@@ -260,7 +260,8 @@ func (r *Runner) runHook(ctx context.Context, name string, argv []string, step *
 		timeout = r.env.Hooks.Timeout
 	}
 	h := Hook{Name: name, Step: step, Command: argv, Dir: filepath.Dir(r.rb.Path), Timeout: timeout,
-		Env: append(r.hookEnv(step), extra...), Secrets: r.secrets()}
+		Env: append(r.hookEnv(step), extra...), Secrets: r.secrets(),
+		Output: func(line string) { r.view.Message(name + "| " + line) }}
 	r.view.Message(fmt.Sprintf("%s hook: %v", name, argv))
 	r.where.hook = name
 	res := r.hooks.Run(ctx, h, r.clock)
