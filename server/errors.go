@@ -29,6 +29,7 @@ type FieldIssue struct {
 	Message string `json:"message"`
 }
 
+// Error names the field at fault, if any, before the reason.
 func (e *RequestError) Error() string {
 	if e.Field != "" {
 		return e.Field + ": " + e.Msg
