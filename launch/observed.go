@@ -5,8 +5,11 @@ import (
 	"time"
 )
 
-// observedSource names gatekeeper's own probe history in an availability entry.
-const observedSource = "gatekeeper"
+// observedSource and observedQuery name gatekeeper's own probe history in an availability entry.
+const (
+	observedSource = "gatekeeper"
+	observedQuery  = "gatekeeper's own probes of this integration, one per decision"
+)
 
 // Observed keeps what gatekeeper itself saw where the source keeps no history: the result
 // of its own probe of each integration without an availability_query, one sample per
@@ -77,7 +80,7 @@ func (o *Observed) Apply(facts map[string]any, now time.Time) {
 		}
 		cp["availability"] = map[string]any{
 			"source":  observedSource,
-			"query":   "gatekeeper's own probes of this integration, one per decision",
+			"query":   observedQuery,
 			"samples": append([]any(nil), s...),
 		}
 		items[i] = cp
@@ -98,4 +101,26 @@ func toGeneric(v any) any {
 		return v
 	}
 	return out
+}
+
+// Seed starts the history from an earlier decision's facts (the archive's last one), so a
+// watch started after a launch (or resumed after an interruption) continues gatekeeper's own
+// probe history instead of restarting it.
+func (o *Observed) Seed(facts map[string]any) {
+	fact, _ := toGeneric(facts["integrations"]).(map[string]any)
+	items, _ := fact["items"].([]any)
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		name, _ := m["name"].(string)
+		a, _ := m["availability"].(map[string]any)
+		if name == "" || a["source"] != observedSource {
+			continue
+		}
+		if s, ok := a["samples"].([]any); ok {
+			if len(s) > o.max {
+				s = s[len(s)-o.max:]
+			}
+			o.samples[name] = append([]any(nil), s...)
+		}
+	}
 }

@@ -99,3 +99,32 @@ func TestWatchRollsBackOnGatekeepersOwnProbeHistory(t *testing.T) {
 		t.Errorf("last record holds %d samples of gatekeeper's probes, want 9", len(samples))
 	}
 }
+
+// A second watch on the same archive continues gatekeeper's own probe history.
+func TestObservedContinuesAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	f, r := watchFixture(t)
+	down := func(_ engine.Params, n int, facts map[string]any) {
+		for _, it := range facts["integrations"].(map[string]any)["items"].([]any) {
+			if m := it.(map[string]any); m["name"] == "email" {
+				delete(m, "availability")
+			}
+		}
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	f.mutate = func(p engine.Params, n int, facts map[string]any) {
+		down(p, n, facts)
+		if n == 4 {
+			cancel(Interrupted{Signal: "SIGTERM"})
+		}
+	}
+	if res, _ := r.RunWatch(ctx, engine.Window, nil); res.ExitCode != engine.ExitError {
+		t.Fatalf("first watch: %+v", res)
+	}
+	f.mutate = down
+	r2 := f.runner()
+	r2.SetCutover(f.clock.Now().Add(-15 * time.Minute))
+	if got := len(r2.observed.samples["email"]); got != 3 {
+		t.Errorf("second watch starts with %d samples, want the 3 archived", got)
+	}
+}

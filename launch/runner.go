@@ -8,8 +8,10 @@
 package launch
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -170,7 +172,36 @@ func New(rb *engine.Runbook, env, dir string, opts ...Option) (*Runner, error) {
 		a.SignWith(r.key)
 	}
 	r.arch = a
+	if err := r.seedObserved(); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// seedObserved continues gatekeeper's own probe history from the archive's last decision
+// that carries one.
+func (r *Runner) seedObserved() error {
+	var last map[string]any
+	err := r.arch.Walk(func(_ int, _ *archive.Entry, input []byte) error {
+		if !bytes.Contains(input, []byte(observedQuery)) {
+			return nil
+		}
+		var in struct {
+			Facts map[string]any `json:"facts"`
+		}
+		if err := json.Unmarshal(input, &in); err != nil {
+			return err
+		}
+		last = in.Facts
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read archive %s: %w", r.dir, err)
+	}
+	if last != nil {
+		r.observed.Seed(last)
+	}
+	return nil
 }
 
 // LaunchID is the launch's id.
