@@ -1,12 +1,15 @@
 // Command demo-shop is the small web shop gatekeeper's end-to-end test and README launch: one
 // binary for a shop instance (`serve`), the traffic router in front of the stable and canary
-// cohorts (`router`), and the small clients the launch hooks call (`shift`, `wait`,
-// `releases`).
+// cohorts (`router`), and what the launch hooks call: `start` and `stop` (an instance that
+// outlives its hook, in a session of its own, tracked by a pid file), `shift` (the router's
+// canary weight), `wait` and `releases`.
 //
 //	demo-shop serve --addr 127.0.0.1:8081 --track stable --release 1.0.0
-//	demo-shop serve --addr 127.0.0.1:8082 --track canary --release 1.1.1
+//	demo-shop start --pid-file canary.pid --log-file canary.log --ready http://127.0.0.1:8082/healthz \
+//	    --min-ready 2s -- serve --addr 127.0.0.1:8082 --track canary --release 1.1.1
 //	demo-shop router --addr 127.0.0.1:8080 --stable http://127.0.0.1:8081 --canary http://127.0.0.1:8082
 //	demo-shop shift --router http://127.0.0.1:8080 --canary 25
+//	demo-shop stop --pid-file canary.pid
 //
 // Every instance serves /version (version, commit, image), /healthz (application/health+json)
 // and /metrics: http_requests_total{handler,method,code} and the
