@@ -8,6 +8,7 @@ require (
 	github.com/sirupsen/logrus v1.9.3
 	k8s.io/api v0.34.5
 	k8s.io/apimachinery v0.34.5
+	k8s.io/client-go v0.34.5
 	k8s.io/kubernetes v1.34.5
 	sigs.k8s.io/json v0.0.0-20260909141634-11ed52e25bc5
 	sigs.k8s.io/yaml v1.6.0
@@ -188,7 +189,6 @@ require (
 	k8s.io/apiextensions-apiserver v0.34.5 // indirect
 	k8s.io/apiserver v0.34.5 // indirect
 	k8s.io/cli-runtime v0.34.5 // indirect
-	k8s.io/client-go v0.34.5 // indirect
 	k8s.io/component-base v0.34.5 // indirect
 	k8s.io/component-helpers v0.34.5 // indirect
 	k8s.io/controller-manager v0.34.5 // indirect
