@@ -113,6 +113,7 @@ printf '%s\n' "${COMPREPLY[@]}"`
 			{name: "command", line: "gatekeeper eva", want: []string{"evaluate"}},
 			{name: "flag", line: "gatekeeper evaluate --runb", want: []string{"--runbook"}},
 			{name: "subcommand", line: "gatekeeper completion ", want: []string{"bash", "fish", "powershell", "zsh"}},
+			{name: "gate value", line: "gatekeeper evaluate --gate p", want: []string{"pre-cutover", "post-deploy", "post-smoke", "post-rollback"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				if got := complete(tc.line); strings.Join(got, " ") != strings.Join(tc.want, " ") {
@@ -148,4 +149,41 @@ printf '%s\n' "${COMPREPLY[@]}"`
 			t.Fatalf("completion tcsh: exit %d, stdout %q", code, out)
 		}
 	})
+}
+
+// TestFlagValueCompletions asks the completion machinery (what every shell script calls) for
+// the values of flags: gates, the formats a flag's usage names, and the environments and steps
+// of the runbook on the command line.
+func TestFlagValueCompletions(t *testing.T) {
+	const rb = "testdata/example/runbook.yaml"
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"gates", []string{"evaluate", "--gate", ""}, []string{"pre-cutover", "post-deploy", "post-smoke", "canary", "window", "post-rollback"}},
+		{"evaluate formats", []string{"evaluate", "-o", ""}, []string{"text", "json", "junit", "github"}},
+		{"report formats", []string{"report", "--format", ""}, []string{"markdown", "html"}},
+		{"version formats", []string{"version", "-o", ""}, []string{"text", "json"}},
+		{"environments of the runbook", []string{"evaluate", "--runbook", rb, "--env", ""}, []string{"production", "staging"}},
+		{"steps of the runbook", []string{"evaluate", "--runbook", rb, "--step", ""}, []string{"5", "25", "100"}},
+		{"no runbook, no environments", []string{"evaluate", "--env", ""}, nil},
+		{"unreadable runbook", []string{"evaluate", "--runbook", "no/such.yaml", "--env", ""}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, _ := gk(t, append([]string{"__complete"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			var got []string
+			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+				if !strings.HasPrefix(l, ":") {
+					got = append(got, l)
+				}
+			}
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("%v completes to %q, want %q", tc.args, got, tc.want)
+			}
+		})
+	}
 }

@@ -48,5 +48,6 @@ Exit codes: 0 go/complete/verified, 1 could not decide, 2 no-go or hold, 3 rollb
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newVetCmd(), newCollectCmd(), newEvaluateCmd(), newReplayCmd(), newReportCmd(), newExportCmd(), newKeygenCmd(), newTestCmd(), newVersionCmd(), newBundleCmd(), newGenDocsCmd(), newWatchCmd(), newLaunchCmd(), newAttestCmd(), newServeCmd())
+	registerCompletions(root)
 	return root
 }
