@@ -22,7 +22,7 @@ type FactsFile struct {
 	Runbook       map[string]any // the runbook carried in the input, if any; not validated against #Runbook
 }
 
-// fastFacts lets ParseFacts validate well-formed JSON without a syntax tree (see
+// fastFacts lets ParseFacts check well-formed JSON in Go (factsfast.go) or without a syntax tree (see
 // factsjson.go); tests turn it off to compare both ways.
 var fastFacts = true
 
@@ -57,6 +57,14 @@ func (vd *Validator) ParseFacts(path string, data []byte) (ff *FactsFile, err er
 			ff, err = nil, newValidationError(path, []Issue{{File: path, Line: 1, Col: 1, Msg: fmt.Sprintf("internal error while validating: %v", r)}})
 		}
 	}()
+	if fastFacts {
+		// Most bodies are valid: checked in Go, they skip CUE altogether (factsfast.go).
+		if tree, ok := decodeJSON(data); ok && factsAccepted(tree) {
+			if value, ok := jsonFloats(tree); ok {
+				return factsFile(path, value.(map[string]any)), nil
+			}
+		}
+	}
 	// Facts are machine-written JSON whatever the file is called: a facts
 	// file named .txt or from stdin must not be read as YAML or CUE.
 	name := path
@@ -87,7 +95,12 @@ func (vd *Validator) ParseFacts(path string, data []byte) (ff *FactsFile, err er
 			return nil, newValidationError(path, issues)
 		}
 	}
-	ff = &FactsFile{Path: path}
+	return factsFile(path, value), nil
+}
+
+// factsFile is the FactsFile of a document #Facts accepted.
+func factsFile(path string, value map[string]any) *FactsFile {
+	ff := &FactsFile{Path: path}
 	ff.Facts, _ = value["facts"].(map[string]any)
 	ff.Gate, _ = value["gate"].(string)
 	ff.Environment, _ = value["environment"].(string)
@@ -104,5 +117,5 @@ func (vd *Validator) ParseFacts(path string, data []byte) (ff *FactsFile, err er
 	if ff.Facts == nil {
 		ff.Facts = map[string]any{}
 	}
-	return ff, nil
+	return ff
 }
