@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -188,6 +189,17 @@ func TestKubernetesServeWiring(t *testing.T) {
 		if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName != pvc.Name {
 			t.Errorf("volume %s claims %s, want %s", v.Name, v.PersistentVolumeClaim.ClaimName, pvc.Name)
 		}
+	}
+	drain, err := time.ParseDuration(flags["drain-delay"])
+	if err != nil || drain <= 0 {
+		t.Errorf("--drain-delay %q: want a delay, so the Service stops routing before serve stops answering", flags["drain-delay"])
+	}
+	shutdown := 30 * time.Second // serve's --shutdown-timeout default
+	if v, ok := flags["shutdown-timeout"]; ok {
+		shutdown, _ = time.ParseDuration(v)
+	}
+	if grace := time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second; grace <= drain+shutdown {
+		t.Errorf("terminationGracePeriodSeconds %s does not cover --drain-delay %s + --shutdown-timeout %s", grace, drain, shutdown)
 	}
 	if *dep.Spec.Replicas != 1 || dep.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
 		t.Errorf("replicas %d, strategy %s: one server holds the archive volume at a time", *dep.Spec.Replicas, dep.Spec.Strategy.Type)

@@ -103,10 +103,40 @@ func loopbackRunbook(t *testing.T, dir string) string {
 
 // serveProc is a running `gatekeeper serve` started from the Deployment of serve.yaml.
 type serveProc struct {
-	addr   string
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	done   chan error
+	addr     string
+	cmd      *exec.Cmd
+	stderr   *syncBuffer
+	done     chan error
+	grace    time.Duration
+	stopOnce sync.Once
+}
+
+// signal sends SIGTERM, as the kubelet does when the pod is deleted.
+func (p *serveProc) signal(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stop sends SIGTERM and requires serve to exit cleanly within the pod's termination grace
+// period, without the token in its log. It runs once; later calls do nothing.
+func (p *serveProc) stop(t *testing.T) {
+	p.stopOnce.Do(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-p.done:
+			if err != nil {
+				t.Errorf("serve exited with %v after SIGTERM\n%s", err, p.stderr)
+			}
+		case <-time.After(p.grace):
+			_ = p.cmd.Process.Kill()
+			t.Errorf("serve did not stop within the termination grace period %s", p.grace)
+		}
+		if strings.Contains(p.stderr.String(), testToken) {
+			t.Errorf("the token reached serve's log:\n%s", p.stderr)
+		}
+	})
 }
 
 type syncBuffer struct {
@@ -180,22 +210,8 @@ func startServe(t *testing.T, runbookDir string) *serveProc {
 		t.Fatal(err)
 	}
 	go func() { p.done <- cmd.Wait() }()
-	grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-p.done:
-			if err != nil {
-				t.Errorf("serve exited with %v after SIGTERM\n%s", err, p.stderr)
-			}
-		case <-time.After(grace):
-			_ = cmd.Process.Kill()
-			t.Errorf("serve did not stop within the termination grace period %s", grace)
-		}
-		if strings.Contains(p.stderr.String(), testToken) {
-			t.Errorf("the token reached serve's log:\n%s", p.stderr)
-		}
-	})
+	p.grace = time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
+	t.Cleanup(func() { p.stop(t) })
 	ready := c.ReadinessProbe.HTTPGet.Path
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -220,6 +236,7 @@ func startServe(t *testing.T, runbookDir string) *serveProc {
 // TestServeDeployment runs the Deployment's container and checks its probes and /metrics
 // where serve.yaml points them.
 func TestServeDeployment(t *testing.T) {
+	t.Parallel() // each runs its own server; their SIGTERM drains overlap
 	dir := t.TempDir()
 	loopbackRunbook(t, dir)
 	p := startServe(t, dir)
@@ -239,6 +256,21 @@ func TestServeDeployment(t *testing.T) {
 			t.Errorf("GET /metrics is not Prometheus text:\n%.300s", body)
 		}
 	}
+	// Pod deletion: during --drain-delay the readiness probe fails (the Service stops routing)
+	// while the liveness probe still passes (the kubelet must not kill the pod meanwhile).
+	p.signal(t)
+	time.Sleep(500 * time.Millisecond)
+	for path, want := range map[string]int{c.ReadinessProbe.HTTPGet.Path: http.StatusServiceUnavailable, c.LivenessProbe.HTTPGet.Path: http.StatusOK} {
+		resp, err := http.Get("http://" + p.addr + path)
+		if err != nil {
+			t.Fatalf("GET %s while draining: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s while draining: %s, want %d", path, resp.Status, want)
+		}
+	}
+	p.stop(t)
 }
 
 // TestServeAsArgoAsks takes each analysis step's measurement exactly as the manifests make
@@ -246,6 +278,7 @@ func TestServeDeployment(t *testing.T) {
 // with Argo's web metric provider against the real serve: every source down is a hold, which
 // Argo must see as Inconclusive, never Successful; a wrong token must be an Error.
 func TestServeAsArgoAsks(t *testing.T) {
+	t.Parallel() // each runs its own server; their SIGTERM drains overlap
 	dir := t.TempDir()
 	loopbackRunbook(t, dir)
 	p := startServe(t, dir)
@@ -323,6 +356,7 @@ func withInput(t *testing.T, in map[string]json.RawMessage, launchID string) fun
 // decision, its checks and its digests must equal what `gatekeeper evaluate --facts` (the
 // pipeline step of examples/github-actions) decides on the same scenario.
 func TestServeAgreesWithEvaluateAsArgoAsks(t *testing.T) {
+	t.Parallel() // each runs its own server; their SIGTERM drains overlap
 	dir := t.TempDir()
 	for _, f := range []string{filepath.Base(exampleRunbook), "uat/approval.json"} {
 		b, err := os.ReadFile(filepath.Join(repoRoot, filepath.Dir(exampleRunbook), f))
@@ -436,6 +470,7 @@ func decisionOf(t *testing.T, rec []byte) map[string]any {
 // down nothing may let Flagger proceed and the rollback hook may not roll back: each answer
 // must be a refusal (Flagger sees an error) whose body is a decision, not a request error.
 func TestServeAsFlaggerAsks(t *testing.T) {
+	t.Parallel() // each runs its own server; their SIGTERM drains overlap
 	dir := t.TempDir()
 	loopbackRunbook(t, dir)
 	p := startServe(t, dir)
