@@ -84,7 +84,7 @@ func TestGateModules(t *testing.T) {
 		return sortedKeys(parsed)
 	}
 	lib := []string{"policies/lib/attest.rego", "policies/lib/checks.rego", "policies/lib/facts.rego", "policies/lib/integrations.rego",
-		"policies/lib/integrity.rego", "policies/lib/series.rego", "policies/lib/shared.rego"}
+		"policies/lib/integrity.rego", "policies/lib/series.rego", "policies/lib/shape.rego", "policies/lib/shared.rego"}
 	ps, err := LoadGatePolicies(ctx, Window)
 	if err != nil {
 		t.Fatal(err)

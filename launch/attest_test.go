@@ -96,7 +96,6 @@ func TestAttestRefuses(t *testing.T) {
 		want string
 	}{
 		{"no key", false, ok, "signing key is required"},
-		{"unsigned launch", true, ok, "is not signed"},
 		{"no by", true, Attestation{Call: "hold"}, "--by is required"},
 	}
 	for _, tt := range tests {
@@ -110,5 +109,33 @@ func TestAttestRefuses(t *testing.T) {
 				t.Errorf("err %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// An unsigned launch can be attested into: the attestation is signed, and the launch's own
+// unsigned decisions after it still verify.
+func TestAttestIntoUnsignedLaunch(t *testing.T) {
+	t.Parallel()
+	key, _, err := archive.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, r := watchFixture(t)
+	ctx := context.Background()
+	if _, err := r.Decide(ctx, engine.Window, nil); err != nil {
+		t.Fatal(err)
+	}
+	e, err := Attest(f.archive, key, Attestation{By: "Dana", Check: "refund works", Result: "pass"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Signature == nil {
+		t.Fatal("attestation not signed")
+	}
+	if _, err := r.Decide(ctx, engine.Window, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := archive.Verify(f.archive); err != nil {
+		t.Fatalf("unsigned decision after a signed attestation: %v", err)
 	}
 }

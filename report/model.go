@@ -319,7 +319,12 @@ func (b *builder) event(n int, e *archive.Entry) {
 	d := ev.Data
 	switch ev.Type {
 	case archive.EventNotification:
-		b.events = append(b.events, Notification{At: ev.At, Channel: str(d["channel"]), Event: str(d["event"]), Delivered: d["delivered"] == true, Status: scalar(d["status_code"])})
+		// The delivery's own time, as the notifications facts of later decisions repeat it.
+		at := ev.At
+		if s := str(d["at"]); s != "" {
+			at = s
+		}
+		b.events = append(b.events, Notification{At: at, Channel: str(d["channel"]), Event: str(d["event"]), Delivered: d["delivered"] == true, Status: scalar(d["status_code"])})
 	case archive.EventAttestation:
 		a := Attestation{CollectedAt: ev.At}
 		var detail []string

@@ -253,9 +253,9 @@ func checkBundleFile(t *testing.T, path string) string {
 }
 
 // testMalformedFacts feeds OPA inputs that gatekeeper refuses before deciding (exit 1).
-// A malformation in what the policies read must never come out go. A malformation they do
-// not read (or read as what it says) must not change OPA's decision: it is ignored, never
-// taken as evidence. docs/bundle.md lists both kinds.
+// A malformation in what the policies read, in a fact's provenance or in a fact's name must
+// never come out go. One they read as what it says (sample values as JSON numbers) must not
+// change OPA's decision. docs/bundle.md lists both kinds.
 func testMalformedFacts(t *testing.T, srv *opaServer) {
 	base := scenario{File: "healthy__window.json", Gate: "window", Runbook: "runbook.yaml"}
 	_, _, input := evaluateWithInput(t, base)
@@ -303,15 +303,17 @@ func testMalformedFacts(t *testing.T, srv *opaServer) {
 		}, true},
 		{"integrity checks not a list", setField("integrity", "checks", map[string]any{}), true},
 		{"integrations items null", setField("integrations", "items", nil), true},
-		// Not read, or read as what it says: refused by gatekeeper only.
+		// Provenance of the wrong type and unknown fact names: the input.facts_wellformed
+		// rule (policies/lib/shape.rego) refuses them inside the policies too.
+		{"error null", setField("error_rate", "error", nil), true},
+		{"duration_ms a string", setField("error_rate", "duration_ms", "fast"), true},
+		{"query a number", setField("error_rate", "query", 5), true},
+		{"unknown fact name", func(f map[string]any) { f["errorrate"] = map[string]any{"source": "prometheus"} }, true},
+		// Read as what it says: refused by gatekeeper's schema only.
 		{"sample values numbers, not strings", samples("error_rate", func(s []any) []any {
 			v, _ := strconv.ParseFloat(s[1].(string), 64)
 			return []any{s[0], v}
 		}), false},
-		{"error null", setField("error_rate", "error", nil), false},
-		{"duration_ms a string", setField("error_rate", "duration_ms", "fast"), false},
-		{"query a number", setField("error_rate", "query", 5), false},
-		{"unknown fact name", func(f map[string]any) { f["errorrate"] = map[string]any{"source": "prometheus"} }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

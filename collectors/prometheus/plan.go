@@ -25,8 +25,10 @@ type QueryVars struct {
 }
 
 // DefaultErrorRateQuery is the error ratio (5xx over all requests) of the cohort for the common
-// http_requests_total{code} instrumentation. Zero traffic gives NaN (0/0), kept as such.
-const DefaultErrorRateQuery = `sum(rate(http_requests_total{code=~"5..",{{.Selector}}}[{{.Rate}}])) / sum(rate(http_requests_total{ {{.Selector}} }[{{.Rate}}]))`
+// http_requests_total{code} instrumentation. A service that has never answered 5xx has no such
+// series (client_golang creates a code's series at its first use), so the missing numerator is
+// 0, not "no data"; zero traffic still gives NaN (0/0), kept as such.
+const DefaultErrorRateQuery = `(sum(rate(http_requests_total{code=~"5..",{{.Selector}}}[{{.Rate}}])) or vector(0)) / sum(rate(http_requests_total{ {{.Selector}} }[{{.Rate}}]))`
 
 // DefaultLatencyP95Query is the cohort's p95 latency in seconds from the common
 // http_request_duration_seconds histogram. Zero traffic gives NaN.

@@ -123,7 +123,7 @@ func TestBuildPlan(t *testing.T) {
 			name: "pre-cutover: the old cohort's error ratio at end",
 			req:  engine.Request{Gate: engine.PreCutover},
 			jobs: []want{{fact: FactProductionErrorRate, kind: instantJob, end: "2026-11-25T14:04:30Z",
-				query: `sum(rate(http_requests_total{code=~"5..",track="stable"}[2m30s])) / sum(rate(http_requests_total{ track="stable" }[2m30s]))`}},
+				query: `(sum(rate(http_requests_total{code=~"5..",track="stable"}[2m30s])) or vector(0)) / sum(rate(http_requests_total{ track="stable" }[2m30s]))`}},
 			meta: map[string]map[string]any{FactProductionErrorRate: {"at": "2026-11-25T14:04:30Z", "rate_window": "2m30s"}},
 		},
 		{
@@ -160,7 +160,7 @@ func TestBuildPlan(t *testing.T) {
 			edit: func(_ *engine.RunbookSpec, e *engine.EnvSpec) { e.Integrations = e.Integrations[:1] },
 			jobs: []want{
 				{fact: FactErrorRate, kind: rangeJob, start: "2026-11-25T14:01:00Z", end: "2026-11-25T14:04:30Z", step: 15 * time.Second,
-					query: `sum(rate(http_requests_total{code=~"5..",track="canary"}[2m30s])) / sum(rate(http_requests_total{ track="canary" }[2m30s]))`},
+					query: `(sum(rate(http_requests_total{code=~"5..",track="canary"}[2m30s])) or vector(0)) / sum(rate(http_requests_total{ track="canary" }[2m30s]))`},
 				{fact: FactLatencyP95, kind: rangeJob, start: "2026-11-25T14:01:00Z", end: "2026-11-25T14:04:30Z", step: 15 * time.Second,
 					query: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{ track="canary" }[2m30s])))`},
 				{fact: FactRequestCount, kind: instantJob, end: "2026-11-25T14:04:30Z", query: `sum(increase(http_requests_total{ track="canary" }[3m30s]))`},
@@ -177,7 +177,7 @@ func TestBuildPlan(t *testing.T) {
 			edit: func(_ *engine.RunbookSpec, e *engine.EnvSpec) { e.Integrations = nil },
 			jobs: []want{
 				{fact: FactErrorRate, kind: rangeJob, start: "2026-11-25T14:04:40Z", end: "2026-11-25T14:04:30Z", step: 15 * time.Second, skip: true,
-					query: `sum(rate(http_requests_total{code=~"5..",track="canary"}[2m30s])) / sum(rate(http_requests_total{ track="canary" }[2m30s]))`},
+					query: `(sum(rate(http_requests_total{code=~"5..",track="canary"}[2m30s])) or vector(0)) / sum(rate(http_requests_total{ track="canary" }[2m30s]))`},
 				{fact: FactLatencyP95, kind: rangeJob, start: "2026-11-25T14:04:40Z", end: "2026-11-25T14:04:30Z", step: 15 * time.Second, skip: true,
 					query: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{ track="canary" }[2m30s])))`},
 				{fact: FactRequestCount, kind: instantJob, end: "2026-11-25T14:04:30Z", skip: true, query: `sum(increase(http_requests_total{ track="canary" }[0s]))`},
@@ -205,7 +205,7 @@ func TestBuildPlan(t *testing.T) {
 			edit: func(_ *engine.RunbookSpec, e *engine.EnvSpec) { e.Integrations = e.Integrations[:1] },
 			jobs: []want{
 				{fact: FactErrorRate, kind: rangeJob, start: "2026-11-25T13:59:30Z", end: "2026-11-25T14:04:30Z", step: 15 * time.Second,
-					query: `sum(rate(http_requests_total{code=~"5..",track="canary"}[2m30s])) / sum(rate(http_requests_total{ track="canary" }[2m30s]))`},
+					query: `(sum(rate(http_requests_total{code=~"5..",track="canary"}[2m30s])) or vector(0)) / sum(rate(http_requests_total{ track="canary" }[2m30s]))`},
 				{fact: FactLatencyP95, kind: rangeJob, start: "2026-11-25T13:59:30Z", end: "2026-11-25T14:04:30Z", step: 15 * time.Second,
 					query: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{ track="canary" }[2m30s])))`},
 				{fact: FactIntegrationAvailability, item: "payments", kind: rangeJob, query: `probe_success{job="blackbox",target="payments"}`, start: "2026-11-25T13:59:30Z", end: "2026-11-25T14:04:30Z", step: 15 * time.Second},
@@ -217,7 +217,7 @@ func TestBuildPlan(t *testing.T) {
 			edit: func(_ *engine.RunbookSpec, e *engine.EnvSpec) { e.Integrations = e.Integrations[1:2] },
 			jobs: []want{
 				{fact: FactErrorRate, kind: rangeJob, start: "2026-11-25T13:59:30Z", end: "2026-11-25T14:04:30Z", step: 15 * time.Second,
-					query: `sum(rate(http_requests_total{code=~"5..",track="canary"}[2m30s])) / sum(rate(http_requests_total{ track="canary" }[2m30s]))`},
+					query: `(sum(rate(http_requests_total{code=~"5..",track="canary"}[2m30s])) or vector(0)) / sum(rate(http_requests_total{ track="canary" }[2m30s]))`},
 				{fact: FactLatencyP95, kind: rangeJob, start: "2026-11-25T13:59:30Z", end: "2026-11-25T14:04:30Z", step: 15 * time.Second,
 					query: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{ track="canary" }[2m30s])))`},
 				// 100h15m at 15s would be 24,061 points; 33s keeps it under 11,000.

@@ -182,6 +182,11 @@ func TestRealPrometheus(t *testing.T) {
 			assertTimes(t, "latency_p95", lat, want)
 			assertAll(t, "error_rate", er, promtest.HealthyErrorRatio, 1e-9)
 		},
+		"never-failed": func(t *testing.T, er, _ []pair, _ float64) {
+			// No 5xx series at all: the error rate is 0, not "no data".
+			assertTimes(t, "error_rate", er, full)
+			assertAll(t, "error_rate", er, 0, 0)
+		},
 		"zero-traffic": func(t *testing.T, er, lat []pair, count float64) {
 			assertTimes(t, "error_rate", er, full)
 			assertTimes(t, "latency_p95", lat, full)
@@ -234,6 +239,7 @@ func TestRealPrometheus(t *testing.T) {
 	const pass, fail, unknown = "pass", "fail", "unknown"
 	decisions := map[string]statuses{
 		"healthy":            {pass, pass, pass, pass, pass},
+		"never-failed":       {pass, pass, pass, pass, pass},
 		"short-spike":        {pass, pass, pass, pass, pass},
 		"sustained-errors":   {fail, pass, pass, fail, pass},
 		"latency-regression": {pass, fail, pass, pass, fail},

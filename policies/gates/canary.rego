@@ -52,6 +52,7 @@ findings contains lib.cutover_recorded
 
 required contains rule if some rule in {
 	"launch.gate",
+	"input.facts_wellformed",
 	"runbook.signed_off",
 	"launch.cutover_recorded",
 	"canary.step",
@@ -115,9 +116,9 @@ _min_requests := lib.unknown(lib.problem("request_count"), _requests_evidence) i
 	not is_number(lib.rb(["criteria", "min_requests"]))
 } else := lib.unknown(sprintf("fact request_count.value %v is not a number", [lib.fact(["request_count", "value"])]), _requests_evidence) if {
 	not lib.num(lib.fact(["request_count", "value"]))
-} else := lib.pass(sprintf("%v requests >= %v", [lib.num(input.facts.request_count.value), input.runbook.criteria.min_requests]), _requests_evidence) if {
+} else := lib.pass(sprintf("%v requests >= %v", [round(lib.num(input.facts.request_count.value)), input.runbook.criteria.min_requests]), _requests_evidence) if {
 	lib.num(input.facts.request_count.value) >= input.runbook.criteria.min_requests
-} else := lib.unknown(sprintf("%v requests, below criteria.min_requests %v", [lib.num(input.facts.request_count.value), input.runbook.criteria.min_requests]), _requests_evidence)
+} else := lib.unknown(sprintf("%v requests, below criteria.min_requests %v", [round(lib.num(input.facts.request_count.value)), input.runbook.criteria.min_requests]), _requests_evidence)
 
 # METADATA
 # title: Error rate within its maximum (sustained window)
@@ -185,3 +186,8 @@ advisories contains w if {
 findings contains f if some f in lib.attested
 
 advisories contains w if some w in lib.attest_advisories
+
+# METADATA
+# title: Facts well-formed
+# description: Shared rule input.facts_wellformed (see lib/shape.rego).
+findings contains lib.wellformed

@@ -52,6 +52,7 @@ findings contains lib.cutover_recorded
 
 required contains rule if some rule in {
 	"launch.gate",
+	"input.facts_wellformed",
 	"runbook.signed_off",
 	"launch.cutover_recorded",
 	"post_rollback.version",
@@ -78,3 +79,8 @@ findings contains lib.finding("post_rollback.health", "Rolled-back cohort health
 advisories contains w if {
 	some w in lib.health_warnings("post_rollback.health", "health")
 }
+
+# METADATA
+# title: Facts well-formed
+# description: Shared rule input.facts_wellformed (see lib/shape.rego).
+findings contains lib.wellformed

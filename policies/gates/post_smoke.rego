@@ -53,6 +53,7 @@ findings contains lib.cutover_recorded
 
 required contains rule if some rule in {
 	"launch.gate",
+	"input.facts_wellformed",
 	"runbook.signed_off",
 	"launch.cutover_recorded",
 	"post_smoke.critical_steps",
@@ -295,3 +296,8 @@ advisories contains w if {
 findings contains f if some f in lib.attested
 
 advisories contains w if some w in lib.attest_advisories
+
+# METADATA
+# title: Facts well-formed
+# description: Shared rule input.facts_wellformed (see lib/shape.rego).
+findings contains lib.wellformed

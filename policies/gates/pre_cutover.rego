@@ -31,6 +31,7 @@ import data.gatekeeper.lib
 
 required contains rule if some rule in {
 	"launch.gate",
+	"input.facts_wellformed",
 	"runbook.signed_off",
 	"launch.no_test_settings",
 	"pre_cutover.uat_build",
@@ -302,3 +303,8 @@ advisories contains w if {
 findings contains f if some f in lib.attested
 
 advisories contains w if some w in lib.attest_advisories
+
+# METADATA
+# title: Facts well-formed
+# description: Shared rule input.facts_wellformed (see lib/shape.rego).
+findings contains lib.wellformed

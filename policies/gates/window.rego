@@ -52,6 +52,7 @@ findings contains lib.cutover_recorded
 
 required contains rule if some rule in {
 	"launch.gate",
+	"input.facts_wellformed",
 	"runbook.signed_off",
 	"launch.cutover_recorded",
 	"window.error_rate_sustained",
@@ -120,3 +121,8 @@ advisories contains w if {
 findings contains f if some f in lib.attested
 
 advisories contains w if some w in lib.attest_advisories
+
+# METADATA
+# title: Facts well-formed
+# description: Shared rule input.facts_wellformed (see lib/shape.rego).
+findings contains lib.wellformed

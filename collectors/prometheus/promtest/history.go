@@ -119,6 +119,9 @@ type Traffic struct {
 	Restarts map[string]time.Time
 	// Gaps are [from, to) intervals in which no sample was scraped.
 	Gaps [][2]time.Time
+	// NoErrorSeries leaves out the 5xx series while no request has failed, as client_golang
+	// does: a code's series exists only from its first use.
+	NoErrorSeries bool
 }
 
 // Cohort generates http_requests_total{code} and http_request_duration_seconds for a cohort
@@ -193,7 +196,11 @@ func (h *History) Cohort(label, value string, tr Traffic, from, to time.Time, in
 			return m
 		}
 		for _, code := range []string{"200", "500"} {
-			if pts := out[key{p, code}]; len(pts) > 0 {
+			pts := out[key{p, code}]
+			if code == "500" && tr.NoErrorSeries && slices.ContainsFunc(pts, func(x Point) bool { return x.V == 0 }) {
+				pts = slices.DeleteFunc(slices.Clone(pts), func(x Point) bool { return x.V == 0 })
+			}
+			if len(pts) > 0 {
 				h.Add("http_requests", "counter", "http_requests_total", with("code", code), pts)
 			}
 		}

@@ -99,8 +99,11 @@ func Scenarios(now time.Time) []Scenario {
 		}
 		return 0
 	}
+	clean := healthy()
+	clean.ErrorRatio, clean.NoErrorSeries = constant(0), true
 	return []Scenario{
 		{"healthy", "100 req/s, 0.5% errors, p95 0.2425s", healthy()},
+		{"never-failed", "healthy with no 5xx ever: the 5xx series does not exist", clean},
 		{"short-spike", "20% errors for 45s, 4 minutes ago; healthy otherwise", spike},
 		{"sustained-errors", "7% errors for the last 15 minutes", sustained},
 		{"latency-regression", "p95 0.975s for the last 15 minutes", slow},
