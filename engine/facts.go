@@ -57,13 +57,9 @@ func (vd *Validator) ParseFacts(path string, data []byte) (ff *FactsFile, err er
 			ff, err = nil, newValidationError(path, []Issue{{File: path, Line: 1, Col: 1, Msg: fmt.Sprintf("internal error while validating: %v", r)}})
 		}
 	}()
-	if fastFacts {
-		// Most bodies are valid: checked in Go, they skip CUE altogether (factsfast.go).
-		if tree, ok := decodeJSON(data); ok && factsAccepted(tree) {
-			if value, ok := jsonFloats(tree); ok {
-				return factsFile(path, value.(map[string]any)), nil
-			}
-		}
+	// Most bodies are valid: checked in Go, they skip CUE altogether.
+	if ff, ok := AcceptFacts(path, data); ok {
+		return ff, nil
 	}
 	// Facts are machine-written JSON whatever the file is called: a facts
 	// file named .txt or from stdin must not be read as YAML or CUE.
@@ -96,6 +92,25 @@ func (vd *Validator) ParseFacts(path string, data []byte) (ff *FactsFile, err er
 		}
 	}
 	return factsFile(path, value), nil
+}
+
+// AcceptFacts is ParseFacts for a document that #Facts certainly accepts, checked in Go
+// without CUE (factsfast.go). False says only that ParseFacts must decide, and word the
+// errors: a caller that reads the same body for more than its facts (serve) can then read
+// a valid body once.
+func AcceptFacts(path string, data []byte) (*FactsFile, bool) {
+	if !fastFacts {
+		return nil, false
+	}
+	tree, ok := decodeJSON(data)
+	if !ok || !factsAccepted(tree) {
+		return nil, false
+	}
+	value, ok := jsonFloats(tree)
+	if !ok {
+		return nil, false // a number beyond a double: ParseFacts says which
+	}
+	return factsFile(path, value.(map[string]any)), true
 }
 
 // factsFile is the FactsFile of a document #Facts accepted.

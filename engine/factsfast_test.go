@@ -80,6 +80,9 @@ func checkSound(t *testing.T, path string, data []byte) bool {
 	t.Helper()
 	tree, ok := decodeJSON(data)
 	if !ok || !factsAccepted(tree) {
+		if _, fast := AcceptFacts(path, data); fast {
+			t.Fatalf("%s: AcceptFacts accepts what factsAccepted does not", path)
+		}
 		return false
 	}
 	want, werr := cueParse(path, data)
@@ -91,6 +94,10 @@ func checkSound(t *testing.T, path string, data []byte) bool {
 	// gives way to CUE for the message); any other rejection contradicts factsAccepted.
 	if _, doubles := jsonFloats(tree); werr != nil && doubles {
 		t.Fatalf("%s: accepted in Go, rejected by CUE:\n%v\n%s", path, werr, data)
+	}
+	// What serve reads a body with: the same facts, or nothing.
+	if ff, fast := AcceptFacts(path, data); fast != (werr == nil) || fast && !reflect.DeepEqual(ff, want) {
+		t.Fatalf("%s: AcceptFacts = %v, %#v; CUE: %v, %#v", path, fast, ff, werr, want)
 	}
 	return werr == nil
 }
