@@ -38,4 +38,19 @@ decide window "" $S/new-corruption__window.json
 decide window "" $S/missing-metrics__window.json
 decide canary 5 $S/stale-facts__canary-5.json
 decide post-rollback "" $S/post-rollback-verified__post-rollback.json
+echo
+echo "### The whole launch as 'gatekeeper launch' would run it (--dry-run: nothing runs)"
+"$GK" launch --runbook "$RB" --env production --archive bench/out/example-archive --dry-run
+echo
+echo "### The healthy launch archived, verified and replayed, and its launch report"
+A=bench/out/example-archive
+rm -rf "$A"
+for g in pre-cutover post-deploy post-smoke canary:5 canary:25 canary:100 window; do
+  gate=${g%%:*} step=${g#*:} args=() name=$gate
+  [[ $gate == canary ]] && args=(--step "$step") name=canary-$step
+  "$GK" evaluate --runbook "$RB" --env production --gate "$gate" "${args[@]}" \
+    --facts "$S/healthy__$name.json" --archive "$A" -o json > /dev/null || exit 1
+done
+"$GK" replay "$A" | tail -1
+"$GK" report "$A" --format html -o bench/out/example-report.html && echo "report: bench/out/example-report.html"
 exit 0
