@@ -482,6 +482,13 @@ var palette = []any{
 	map[string]any{"source": "sql", "query": "q", "collected_at": "2026-11-25T14:00:00Z"},
 }
 
+// boundaries are numbers at the edges of int, >=0, >=1 and <=100.
+var boundaries = []any{
+	json.Number("0"), json.Number("-0"), json.Number("1"), json.Number("-1"), json.Number("100"), json.Number("101"),
+	json.Number("1.0"), json.Number("1e0"), json.Number("0.0"), json.Number("-0.0"), json.Number("99.5"),
+	json.Number("9223372036854775808"), json.Number("-9223372036854775809"), json.Number("1e-400"),
+}
+
 // names are keys mutate renames keys to or adds: fact names, schema fields, and strangers.
 var names = []string{
 	"source", "collected_at", "query", "url", "path", "duration_ms", "error", "value", "samples", "step", "start",
@@ -489,8 +496,8 @@ var names = []string{
 	"status", "status_code", "violations", "version", "digest", "items", "instances", "x", "_x", "#x", "",
 }
 
-// mutate applies up to four mutations chosen by ops: each walks down from the root, a byte
-// per level, then replaces, deletes, renames or adds something there.
+// mutate applies up to four mutations chosen by ops: each picks a place in the document,
+// then replaces, deletes, renames or adds something there.
 func mutate(doc any, ops []byte) any {
 	next := func() int {
 		if len(ops) == 0 {
@@ -504,32 +511,19 @@ func mutate(doc any, ops []byte) any {
 		if len(ops) == 0 {
 			break
 		}
-		depth := next() % 8
-		var parent any
-		var key string
-		idx := -1
-		cur := doc
-		for range depth {
-			switch x := cur.(type) {
-			case map[string]any:
-				if len(x) == 0 {
-					break
-				}
-				keys := slices.Sorted(maps.Keys(x))
-				key = keys[next()%len(keys)]
-				parent, idx, cur = x, -1, x[key]
-				continue
-			case []any:
-				if len(x) == 0 {
-					break
-				}
-				idx = next() % len(x)
-				parent, cur = x, x[idx]
-				continue
+		// Every place is as likely as any other, however deep: a sample as much as a fact.
+		locs := locations(doc, func(n any) { doc = n }, location{idx: -1}, nil)
+		where := next()<<8 | next()
+		action, pick := next()%6, next()
+		if action == 5 {
+			// Numbers are few among the values: look among them alone.
+			nums := slices.DeleteFunc(slices.Clone(locs), func(l location) bool { _, ok := l.cur.(json.Number); return !ok })
+			if len(nums) > 0 {
+				locs = nums
 			}
-			break
 		}
-		action, pick := next()%5, next()
+		at := locs[where%len(locs)]
+		parent, key, idx, cur := at.parent, at.key, at.idx, at.cur
 		value := clone(palette[pick%len(palette)])
 		switch action {
 		case 0: // replace the value reached
@@ -544,8 +538,8 @@ func mutate(doc any, ops []byte) any {
 		case 1: // delete it
 			if p, ok := parent.(map[string]any); ok {
 				delete(p, key)
-			} else if p, ok := parent.([]any); ok && idx >= 0 {
-				p[idx] = clone(p[(idx+1)%len(p)])
+			} else if p, ok := parent.([]any); ok {
+				at.setParent(slices.Delete(slices.Clone(p), idx, idx+1))
 			}
 		case 2: // rename it
 			if p, ok := parent.(map[string]any); ok {
@@ -564,6 +558,14 @@ func mutate(doc any, ops []byte) any {
 				} else if p, ok := parent.([]any); ok {
 					p[idx] = x
 				}
+			}
+		case 5: // a number at a boundary of the schema's ranges, or of int, in place of a number
+			v := clone(boundaries[pick%len(boundaries)])
+			switch p := parent.(type) {
+			case map[string]any:
+				p[key] = v
+			case []any:
+				p[idx] = v
 			}
 		case 4: // put a string where a number was and the other way round
 			var v any
@@ -587,6 +589,33 @@ func mutate(doc any, ops []byte) any {
 		}
 	}
 	return doc
+}
+
+// location is a value in a document: where it sits (parent[key] or parent[idx]) and how
+// to put another value in place of its parent, which deleting a list element needs.
+type location struct {
+	parent    any
+	key       string
+	idx       int
+	cur       any
+	setParent func(any)
+}
+
+// locations lists every value of v, in a fixed order (object keys sorted); set replaces v.
+func locations(v any, set func(any), at location, out []location) []location {
+	at.cur = v
+	out = append(out, at)
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			out = locations(x[k], func(n any) { x[k] = n }, location{parent: x, key: k, idx: -1, setParent: set}, out)
+		}
+	case []any:
+		for i, e := range x {
+			out = locations(e, func(n any) { x[i] = n }, location{parent: x, idx: i, setParent: set}, out)
+		}
+	}
+	return out
 }
 
 // clone copies palette values, which mutations change in place.
