@@ -97,7 +97,7 @@ func (vd *Validator) ParseFacts(path string, data []byte) (ff *FactsFile, err er
 // AcceptFacts is ParseFacts for a document that #Facts certainly accepts, checked in Go
 // without CUE (factsfast.go). False says only that ParseFacts must decide, and word the
 // errors: a caller that reads the same body for more than its facts (serve) can then read
-// a valid body once.
+// a valid body once. Unlike a Validator, it is safe for concurrent use.
 func AcceptFacts(path string, data []byte) (*FactsFile, bool) {
 	if !fastFacts {
 		return nil, false

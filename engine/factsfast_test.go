@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gatekeeper-dev/gatekeeper/schemas"
@@ -635,4 +636,29 @@ func clone(v any) any {
 		return l
 	}
 	return v
+}
+
+// TestAcceptFactsConcurrent backs the doc comment: serve calls AcceptFacts from every
+// request's goroutine at once, outside its pool of Validators (run with -race).
+func TestAcceptFactsConcurrent(t *testing.T) {
+	data, err := os.ReadFile("../testdata/example/scenarios/healthy__canary-25.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, ok := AcceptFacts("canary.json", data)
+	if !ok {
+		t.Fatal("not accepted")
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 5 {
+				if got, ok := AcceptFacts("canary.json", data); !ok || !reflect.DeepEqual(got, want) {
+					t.Error("concurrent AcceptFacts answered differently")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
