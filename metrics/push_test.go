@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -266,9 +267,20 @@ func TestPushSendsBasicAuth(t *testing.T) {
 	if user != "gk-user" || pass != "s3cret-pw" {
 		t.Fatalf("basic auth %q/%q, want the URL's credentials", user, pass)
 	}
-	want := "/prefix/metrics/job/gatekeeper/environment/production/gate/canary/launch_id/shop-2.4.0-production"
-	if path != want {
-		t.Fatalf("pushed to %s, want %s", path, want)
+	// client_golang's push keeps the grouping in a map, so the pairs come in any order.
+	const prefix = "/prefix/metrics/job/gatekeeper/"
+	pairs := map[string]string{}
+	if rest, ok := strings.CutPrefix(path, prefix); ok {
+		parts := strings.Split(rest, "/")
+		for i := 0; i+1 < len(parts); i += 2 {
+			pairs[parts[i]] = parts[i+1]
+		}
+		if len(parts)%2 != 0 {
+			pairs["?"] = "odd"
+		}
+	}
+	if want := map[string]string{"environment": "production", "gate": "canary", "launch_id": "shop-2.4.0-production"}; !maps.Equal(pairs, want) {
+		t.Fatalf("pushed to %s, want %s followed by the grouping %v", path, prefix, want)
 	}
 	// The gate is the grouping key's, not a label of the pushed series (the Pushgateway refuses
 	// a pushed label that is also a grouping label).
