@@ -296,53 +296,66 @@ func (a *Archive) Append(b Blobs, decide func(prev string) (*engine.Record, erro
 			return nil, err
 		}
 	}
-	unlock, err := lock(a.dir)
+	var e *Entry
+	err = a.appendLine("record", func(prev string) ([]byte, error) {
+		rec, err := decide(prev)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case rec.Prev != prev:
+			return nil, fmt.Errorf("archive: record prev %q is not the last record's digest %q", rec.Prev, prev)
+		case rec.InputDigest != digests[0]:
+			return nil, fmt.Errorf("archive: record input_digest %s is not the stored input's %s", rec.InputDigest, digests[0])
+		case rec.RunbookDigest != digests[2]:
+			return nil, fmt.Errorf("archive: record runbook_digest %s is not the stored runbook's %s", rec.RunbookDigest, digests[2])
+		case rec.PoliciesDigest != digests[3]:
+			return nil, fmt.Errorf("archive: record policies_digest %s is not the stored policies' %s", rec.PoliciesDigest, digests[3])
+		case rec.LaunchID != a.meta.LaunchID || rec.Environment != a.meta.Environment:
+			return nil, fmt.Errorf("archive: record of launch %q in %q does not belong in archive of %q in %q", rec.LaunchID, rec.Environment, a.meta.LaunchID, a.meta.Environment)
+		}
+		e = &Entry{Record: *rec, RunbookSource: digests[1]}
+		return e.seal(a.signer)
+	})
 	if err != nil {
 		return nil, err
+	}
+	return e, nil
+}
+
+// appendLine appends one line under the archive's lock: line gets the digest of the last
+// line ("" for the first) and returns the new one (without newline), which is written with one
+// write and fsynced; the directory is fsynced too when the file was new. what names the line
+// in errors ("record", "event").
+func (a *Archive) appendLine(what string, line func(prev string) ([]byte, error)) error {
+	unlock, err := lock(a.dir)
+	if err != nil {
+		return err
 	}
 	defer unlock()
 	f, err := os.OpenFile(filepath.Join(a.dir, RecordsFile), os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("archive: %w", err)
+		return fmt.Errorf("archive: %w", err)
 	}
 	defer f.Close()
 	prev, first, err := lastLine(f)
 	if err != nil {
-		return nil, fmt.Errorf("archive %s: %w", a.dir, err)
+		return fmt.Errorf("archive %s: %w", a.dir, err)
 	}
-	rec, err := decide(prev)
+	b, err := line(prev)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	switch {
-	case rec.Prev != prev:
-		return nil, fmt.Errorf("archive: record prev %q is not the last record's digest %q", rec.Prev, prev)
-	case rec.InputDigest != digests[0]:
-		return nil, fmt.Errorf("archive: record input_digest %s is not the stored input's %s", rec.InputDigest, digests[0])
-	case rec.RunbookDigest != digests[2]:
-		return nil, fmt.Errorf("archive: record runbook_digest %s is not the stored runbook's %s", rec.RunbookDigest, digests[2])
-	case rec.PoliciesDigest != digests[3]:
-		return nil, fmt.Errorf("archive: record policies_digest %s is not the stored policies' %s", rec.PoliciesDigest, digests[3])
-	case rec.LaunchID != a.meta.LaunchID || rec.Environment != a.meta.Environment:
-		return nil, fmt.Errorf("archive: record of launch %q in %q does not belong in archive of %q in %q", rec.LaunchID, rec.Environment, a.meta.LaunchID, a.meta.Environment)
-	}
-	e := &Entry{Record: *rec, RunbookSource: digests[1]}
-	line, err := e.seal(a.signer)
-	if err != nil {
-		return nil, fmt.Errorf("archive: record %d: %w", ordinal(f), err)
-	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		return nil, fmt.Errorf("archive: record %d: write: %w", ordinal(f), err)
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("archive: %s %d: write: %w", what, ordinal(f), err)
 	}
 	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("archive: record %d: fsync: %w", ordinal(f), err)
+		return fmt.Errorf("archive: %s %d: fsync: %w", what, ordinal(f), err)
 	}
 	if first {
-		if err := syncDir(a.dir); err != nil {
-			return nil, err
-		}
+		return syncDir(a.dir)
 	}
-	return e, nil
+	return nil
 }
 
 // AppendEvent appends ev to the launch's chain under the archive's lock, signed when the
@@ -357,52 +370,30 @@ func (a *Archive) AppendEvent(ev Event) (*Entry, error) {
 	if ev.Data == nil {
 		ev.Data = map[string]any{}
 	}
-	unlock, err := lock(a.dir)
+	var l *eventLine
+	err := a.appendLine("event", func(prev string) ([]byte, error) {
+		l = &eventLine{Kind: KindEvent, LaunchID: a.meta.LaunchID, Environment: a.meta.Environment, Event: &ev, Prev: prev}
+		m, err := generic(l)
+		if err != nil {
+			return nil, fmt.Errorf("archive: event: %w", err)
+		}
+		if l.Digest, err = engine.Digest(m); err != nil {
+			return nil, fmt.Errorf("archive: event: %w", err)
+		}
+		m["digest"] = l.Digest
+		if a.signer != nil {
+			l.Signature = sign(a.signer, l.Digest)
+			if m["signature"], err = generic(l.Signature); err != nil {
+				return nil, err
+			}
+		}
+		return engine.Canonical(m)
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	f, err := os.OpenFile(filepath.Join(a.dir, RecordsFile), os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("archive: %w", err)
-	}
-	defer f.Close()
-	prev, first, err := lastLine(f)
-	if err != nil {
-		return nil, fmt.Errorf("archive %s: %w", a.dir, err)
-	}
-	l := &eventLine{Kind: KindEvent, LaunchID: a.meta.LaunchID, Environment: a.meta.Environment, Event: &ev, Prev: prev}
-	m, err := generic(l)
-	if err != nil {
-		return nil, fmt.Errorf("archive: event %d: %w", ordinal(f), err)
-	}
-	if l.Digest, err = engine.Digest(m); err != nil {
-		return nil, fmt.Errorf("archive: event %d: %w", ordinal(f), err)
-	}
-	m["digest"] = l.Digest
-	if a.signer != nil {
-		l.Signature = sign(a.signer, l.Digest)
-		if m["signature"], err = generic(l.Signature); err != nil {
-			return nil, err
-		}
-	}
-	line, err := engine.Canonical(m)
-	if err != nil {
-		return nil, fmt.Errorf("archive: event %d: %w", ordinal(f), err)
-	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		return nil, fmt.Errorf("archive: event %d: write: %w", ordinal(f), err)
-	}
-	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("archive: event %d: fsync: %w", ordinal(f), err)
-	}
-	if first {
-		if err := syncDir(a.dir); err != nil {
-			return nil, err
-		}
-	}
 	e := &Entry{Kind: KindEvent, Event: &ev, Digest: l.Digest, Signature: l.Signature}
-	e.LaunchID, e.Environment, e.Prev = l.LaunchID, l.Environment, prev
+	e.LaunchID, e.Environment, e.Prev = l.LaunchID, l.Environment, l.Prev
 	return e, nil
 }
 

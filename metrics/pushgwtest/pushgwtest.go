@@ -3,22 +3,19 @@
 package pushgwtest
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/gatekeeper-dev/gatekeeper/internal/proctest"
 )
 
 // Binary is the Pushgateway executable Debian's prometheus-pushgateway package installs.
@@ -32,14 +29,10 @@ func Available() error {
 	return nil
 }
 
-// Server is a running Pushgateway.
+// Server is a running Pushgateway; URL (the base URL to push to), Logs and Stop come from
+// proctest.Proc.
 type Server struct {
-	// URL is the base URL to push to, e.g. http://127.0.0.1:40123.
-	URL  string
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan error
-	once sync.Once
+	*proctest.Proc
 }
 
 // Start runs the Pushgateway and waits until /-/ready answers. A missing binary fails the
@@ -51,32 +44,14 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("real Pushgateway tests need Debian's prometheus-pushgateway: %v", err)
 	}
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	s := &Server{URL: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
-	s.cmd = exec.Command(Binary,
+	addr := proctest.FreeAddr(t)
+	return &Server{proctest.Start(t, addr, "/-/ready", 20*time.Second, Binary,
 		"--web.listen-address="+addr,
 		"--persistence.file="+filepath.Join(dir, "pushgateway.data"),
 		"--persistence.interval=1s",
 		"--log.level=warn",
-	)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", Binary, err)
-	}
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		if err := s.Stop(); err != nil {
-			t.Logf("stop pushgateway: %v\n%s", err, s.Logs())
-		}
-	})
-	if err := s.waitReady(20 * time.Second); err != nil {
-		t.Fatalf("pushgateway not ready: %v\n%s", err, s.Logs())
-	}
-	return s
+	)}
 }
-
-// Logs returns what the Pushgateway wrote so far.
-func (s *Server) Logs() string { return s.logs.String() }
 
 // Families scrapes the Pushgateway's /metrics as Prometheus would and returns the metric
 // families whose name starts with prefix.
@@ -101,75 +76,4 @@ func (s *Server) Families(prefix string) (map[string]*dto.MetricFamily, error) {
 		}
 	}
 	return out, nil
-}
-
-func (s *Server) waitReady(limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	client := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-s.done:
-			s.done <- err
-			return fmt.Errorf("pushgateway exited: %v", err)
-		default:
-		}
-		resp, err := client.Get(s.URL + "/-/ready")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New("timed out waiting for /-/ready")
-}
-
-// Stop terminates the Pushgateway (SIGTERM, then SIGKILL after 10s) and waits for it.
-func (s *Server) Stop() error {
-	var err error
-	s.once.Do(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err = <-s.done:
-		case <-time.After(10 * time.Second):
-			_ = s.cmd.Process.Kill()
-			err = <-s.done
-		}
-		var exit *exec.ExitError
-		if errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signaled() {
-			err = nil
-		}
-	})
-	return err
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-// String returns what was written.
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

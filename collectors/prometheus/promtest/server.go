@@ -1,19 +1,15 @@
 package promtest
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatekeeper-dev/gatekeeper/internal/proctest"
 )
 
 // Available reports why a real Prometheus cannot run here: prometheus or promtool missing
@@ -41,13 +37,9 @@ func Backfill(ctx context.Context, h *History, dir, dataDir string) error {
 	return nil
 }
 
-// Server is a running prometheus process.
+// Server is a running prometheus process; URL, Logs and Stop come from proctest.Proc.
 type Server struct {
-	URL  string
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan error
-	once sync.Once
+	*proctest.Proc
 }
 
 // Options configure Start.
@@ -80,102 +72,13 @@ func Start(t testing.TB, o Options) *Server {
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	s := &Server{URL: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
-	s.cmd = exec.Command("prometheus",
+	addr := proctest.FreeAddr(t)
+	return &Server{proctest.Start(t, addr, "/-/ready", 30*time.Second, "prometheus",
 		"--config.file="+cfgFile,
 		"--storage.tsdb.path="+o.DataDir,
 		"--storage.tsdb.retention.time=100y",
 		"--web.listen-address="+addr,
 		"--web.console.templates="+dir, "--web.console.libraries="+dir,
 		"--log.level=warn",
-	)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start prometheus: %v", err)
-	}
-	go func() { s.done <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		if err := s.Stop(); err != nil {
-			t.Logf("stop prometheus: %v", err)
-		}
-	})
-	if err := s.waitReady(30 * time.Second); err != nil {
-		t.Fatalf("prometheus not ready: %v\n%s", err, s.logs.String())
-	}
-	return s
-}
-
-// Logs returns what prometheus wrote so far.
-func (s *Server) Logs() string { return s.logs.String() }
-
-func (s *Server) waitReady(limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	client := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-s.done:
-			s.done <- err
-			return fmt.Errorf("prometheus exited: %v", err)
-		default:
-		}
-		resp, err := client.Get(s.URL + "/-/ready")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New("timed out waiting for /-/ready")
-}
-
-// Stop terminates prometheus (SIGTERM, then SIGKILL after 10s) and waits for it.
-func (s *Server) Stop() error {
-	var err error
-	s.once.Do(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err = <-s.done:
-		case <-time.After(10 * time.Second):
-			_ = s.cmd.Process.Kill()
-			err = <-s.done
-		}
-		var exit *exec.ExitError
-		if errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signaled() {
-			err = nil
-		}
-	})
-	return err
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-// String returns what was written.
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	)}
 }
