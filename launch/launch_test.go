@@ -231,3 +231,54 @@ func TestAnnounce(t *testing.T) {
 		t.Errorf("failed deliveries archived as %v", ds)
 	}
 }
+
+// Right after the smoke hook its traffic has not yet passed the scrape lag: an unknown
+// post-smoke decision then is archived but not told to the channels as a hold; one that stays
+// unknown past the lag is.
+func TestPostSmokeSettlesBeforeAHold(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		unknownTo int // post-smoke evaluations 1..unknownTo have no traffic fact
+		holds     int // hold notifications (one per channel)
+	}{
+		{"unknown only while settling", 1, 0},
+		{"unknown past the scrape lag", 2, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, rbParams{Hooks: allHooks})
+			f.mutate = func(p engine.Params, n int, facts map[string]any) {
+				if p.Gate == engine.PostSmoke && n <= tt.unknownTo {
+					delete(facts, "traffic")
+				}
+			}
+			res, err := f.runner(f.realistic()).Launch(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ExitCode != engine.ExitGo {
+				t.Fatalf("result %+v\n%s", res, f.out)
+			}
+			unknown := 0
+			for _, e := range f.records() {
+				if e.Gate == engine.PostSmoke && e.Decision == engine.NoGo {
+					unknown++
+				}
+			}
+			if unknown != tt.unknownTo {
+				t.Errorf("%d post-smoke holds archived, want %d", unknown, tt.unknownTo)
+			}
+			holds := 0
+			for _, typ := range notifiedTypes(f) {
+				if typ == "hold" {
+					holds++
+				}
+			}
+			if holds != tt.holds {
+				t.Errorf("%d hold notifications, want %d: %q", holds, tt.holds, notifiedTypes(f))
+			}
+		})
+	}
+}

@@ -86,7 +86,9 @@ func (r *Runner) Launch(ctx context.Context) (Result, error) {
 			return r.finishInterrupted()
 		}
 	}
-	ps, err := r.Watch(ctx, r.pointPhase("post-smoke", engine.PostSmoke, r.grace()))
+	settled := r.pointPhase("post-smoke", engine.PostSmoke, r.grace())
+	settled.Settle = s.Criteria.ScrapeLag
+	ps, err := r.Watch(ctx, settled)
 	if res, stop := r.after(ctx, ps, err, "post-smoke"); stop {
 		return r.finish(res)
 	}

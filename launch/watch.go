@@ -22,6 +22,10 @@ type Phase struct {
 	// max_unknown every unknown criterion has become a rollback, so what still holds then
 	// is a no-go that waiting does not clear: a human's call.
 	Grace time.Duration
+	// Settle is how long after End an unknown (not failing) decision of a point gate is not
+	// told to the channels as a hold: right after a hook, its effects (the smoke traffic, the
+	// new version's first requests) reach the monitoring only after the scrape lag.
+	Settle time.Duration
 }
 
 // Ending is how a phase ended.
@@ -98,10 +102,7 @@ func (r *Runner) Watch(ctx context.Context, ph Phase) (PhaseResult, error) {
 				res.Ending = EndHeld
 				return res, nil
 			}
-			// A bake starts unknown (its window fills from the shift on) and only promotes at
-			// its end: before then only a failing check is a hold worth telling the channels.
-			// After a rollback the channels were told; the outcome says whether it held.
-			if ph.Gate != engine.PostRollback && (ph.Gate != engine.Canary || !decidedAt.Before(ph.End) || failing(rec)) {
+			if !quietHold(ph, rec, decidedAt) {
 				if err := r.hold(ctx, ph, rec); err != nil {
 					return res, err
 				}
@@ -136,6 +137,25 @@ func (r *Runner) hold(ctx context.Context, ph Phase, rec *engine.Record) error {
 func (r *Runner) endHold() { r.holding = false }
 
 // failing reports a decision with a check that failed, as opposed to one only unknown.
+// quietHold says a no-go is not worth telling the channels: a bake starts unknown (its window
+// fills from the shift on) and only promotes at its end, and a point gate's data settles for
+// ph.Settle after it starts, so before then only a failing check is a hold to tell. After a
+// rollback the channels were told; the outcome says whether it held.
+func quietHold(ph Phase, rec *engine.Record, decidedAt time.Time) bool {
+	switch {
+	case ph.Gate == engine.PostRollback:
+		return true
+	case failing(rec):
+		return false
+	case ph.Gate == engine.Canary:
+		return decidedAt.Before(ph.End)
+	case ph.Gate == engine.Window:
+		return false
+	default:
+		return decidedAt.Before(ph.End.Add(ph.Settle))
+	}
+}
+
 func failing(rec *engine.Record) bool {
 	for _, c := range rec.Checks {
 		if c.Status == "fail" {
