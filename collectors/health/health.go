@@ -6,9 +6,6 @@ package health
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"time"
 
 	"github.com/gatekeeper-dev/gatekeeper/collectors/internal/httpx"
 	"github.com/gatekeeper-dev/gatekeeper/engine"
@@ -49,32 +46,13 @@ var _ engine.Collector = (*Collector)(nil)
 // are in the instance entries; the fact carries an error when the runbook gives no
 // instances or when every instance failed.
 func (c *Collector) Collect(ctx context.Context, req engine.Request) map[string]engine.Fact {
-	if _, ok := httpx.InstanceGates[req.Gate]; !ok {
-		return map[string]engine.Fact{}
-	}
-	start := time.Now()
-	fact := engine.Fact{Source: "http", Query: "GET health_url of the instances", CollectedAt: start}
-	done := func(err error) map[string]engine.Fact {
-		if err != nil {
-			fact.Err = fmt.Errorf("collect health: %w", err).Error()
+	return c.cfg.CollectInstances(ctx, req, FactName, "health_url", c.instance, func(run httpx.InstanceRun) map[string]any {
+		instances := make([]any, len(run.Entries))
+		for i, e := range run.Entries {
+			instances[i] = e
 		}
-		fact.Duration = time.Since(start)
-		return map[string]engine.Fact{FactName: fact}
-	}
-	run, err := c.cfg.ProbeInstances(ctx, req, "health_url", c.instance)
-	fact.Query = run.Query
-	if err != nil {
-		return done(err)
-	}
-	instances := make([]any, len(run.Entries))
-	for i, e := range run.Entries {
-		instances[i] = e
-	}
-	fact.Data = map[string]any{"instances": instances}
-	if names, errs := run.Failed(); len(errs) == len(run.Entries) {
-		return done(errors.New(httpx.AllFailed("instance", names, errs)))
-	}
-	return done(nil)
+		return map[string]any{"instances": instances}
+	})
 }
 
 // instance queries one health endpoint. Every string that reaches the entry is redacted.

@@ -7,9 +7,6 @@ package version
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"time"
 
 	"github.com/gatekeeper-dev/gatekeeper/collectors/internal/httpx"
 	"github.com/gatekeeper-dev/gatekeeper/engine"
@@ -47,42 +44,26 @@ var _ engine.Collector = (*Collector)(nil)
 // failures are in the instance entries; the fact carries an error when the runbook gives
 // no instances or when every instance failed.
 func (c *Collector) Collect(ctx context.Context, req engine.Request) map[string]engine.Fact {
-	if _, ok := httpx.InstanceGates[req.Gate]; !ok {
-		return map[string]engine.Fact{}
-	}
-	start := time.Now()
-	fact := engine.Fact{Source: "http", Query: "GET version_url of the instances", CollectedAt: start}
-	done := func(err error) map[string]engine.Fact {
-		if err != nil {
-			fact.Err = fmt.Errorf("collect versions: %w", err).Error()
-		}
-		fact.Duration = time.Since(start)
-		return map[string]engine.Fact{FactName: fact}
-	}
-	run, err := c.cfg.ProbeInstances(ctx, req, "version_url", c.instance)
-	fact.Query = run.Query
-	if err != nil {
-		return done(err)
-	}
-	set, entries := run.Set, run.Entries
+	return c.cfg.CollectInstances(ctx, req, FactName, "version_url", c.instance, cohortTally)
+}
 
+// cohortTally is the versions fact: the entries, and per cohort how many instances the
+// runbook expects (replicas), configures and has answering.
+func cohortTally(run httpx.InstanceRun) map[string]any {
+	set, entries := run.Set, run.Entries
 	type tally struct{ configured, answering int }
 	per := map[string]*tally{}
 	for _, n := range set.Names {
 		per[n] = &tally{}
 	}
 	instances := make([]any, len(entries))
-	var names, errs []string
 	for i, e := range entries {
 		instances[i] = e
 		t := per[set.Targets[i].Cohort]
 		t.configured++
-		if msg, _ := e["error"].(string); msg != "" {
-			names = append(names, set.Targets[i].Instance.Name)
-			errs = append(errs, msg)
-			continue
+		if msg, _ := e["error"].(string); msg == "" {
+			t.answering++
 		}
-		t.answering++
 	}
 	cohorts := map[string]any{}
 	expected, answering := 0, 0
@@ -95,17 +76,13 @@ func (c *Collector) Collect(ctx context.Context, req engine.Request) map[string]
 		expected += set.Replicas[n]
 		answering += per[n].answering
 	}
-	fact.Data = map[string]any{
+	return map[string]any{
 		"instances":         instances,
 		"expected_replicas": expected,
 		"configured":        len(entries),
 		"answering":         answering,
 		"cohorts":           cohorts,
 	}
-	if len(errs) == len(entries) {
-		return done(errors.New(httpx.AllFailed("instance", names, errs)))
-	}
-	return done(nil)
 }
 
 // instance queries one version endpoint. Every string that reaches the entry is redacted.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatekeeper-dev/gatekeeper/engine"
 )
@@ -97,6 +98,32 @@ func (r InstanceRun) Failed() (names, errs []string) {
 		}
 	}
 	return names, errs
+}
+
+// CollectInstances is the Collect of a per-instance collector (health, versions): at the
+// gates that read instances it probes every instance with probe, and returns fact name with
+// the data data builds from the run; the fact carries an error when the cohorts cannot be
+// resolved or when every instance failed (per-instance failures stay in the entries).
+func (c Config) CollectInstances(ctx context.Context, req engine.Request, name, field string,
+	probe func(context.Context, Target, Redactor) map[string]any, data func(InstanceRun) map[string]any) map[string]engine.Fact {
+	if _, ok := InstanceGates[req.Gate]; !ok {
+		return map[string]engine.Fact{}
+	}
+	start := time.Now()
+	fact := engine.Fact{Source: "http", CollectedAt: start}
+	run, err := c.ProbeInstances(ctx, req, field, probe)
+	fact.Query = run.Query
+	if err == nil {
+		fact.Data = data(run)
+		if names, errs := run.Failed(); len(errs) == len(run.Entries) {
+			err = errors.New(AllFailed("instance", names, errs))
+		}
+	}
+	if err != nil {
+		fact.Err = fmt.Errorf("collect %s: %w", name, err).Error()
+	}
+	fact.Duration = time.Since(start)
+	return map[string]engine.Fact{name: fact}
 }
 
 // ProbeInstances resolves the cohorts req's gate reads and calls probe for every instance
