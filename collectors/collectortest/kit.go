@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatekeeper-dev/gatekeeper/engine"
+	"github.com/gatekeeper-dev/gatekeeper/internal/proctest"
 )
 
 // Secret is a token value tests hand to collectors; it must never appear in their output.
@@ -124,13 +124,7 @@ func Server(t testing.TB, h http.Handler) *httptest.Server {
 // ClosedURL returns an http URL on loopback where nothing listens.
 func ClosedURL(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return "http://" + addr
+	return "http://" + proctest.FreeAddr(t)
 }
 
 // RunFaults is the shared fault suite: for every fault server (and a closed port), the

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gatekeeper-dev/gatekeeper/engine"
+	"github.com/gatekeeper-dev/gatekeeper/internal/proctest"
 	"github.com/gatekeeper-dev/gatekeeper/notify"
 )
 
@@ -122,13 +122,7 @@ func (r *Receiver) HookURL() string {
 // ClosedURL returns a webhook URL (with the secret) on loopback where nothing listens.
 func ClosedURL(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return "http://" + addr + SecretPath + "?token=" + Secret
+	return "http://" + proctest.FreeAddr(t) + SecretPath + "?token=" + Secret
 }
 
 // Env returns a getenv that knows only URLEnv, set to url.
