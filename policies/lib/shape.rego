@@ -46,7 +46,7 @@ _provenance_problems(name, f) := {sprintf("fact %s is not an object", [name])} i
 } else := {p |
 	some field, want in _provenance_types
 	v := object.get(f, field, _absent)
-	not _type_ok(field, v, want)
+	not _type_ok(v, want)
 	p := sprintf("fact %s: %s is %v, expected %s", [name, field, _shown(v), want])
 }
 
@@ -62,18 +62,18 @@ _provenance_types := {
 	"path": "a string or absent",
 }
 
-_type_ok(_, v, "a string") if is_string(v)
+_type_ok(v, "a string") if is_string(v)
 
-_type_ok(_, v, "a string or absent") if is_string(v)
+_type_ok(v, "a string or absent") if is_string(v)
 
-_type_ok(_, v, "a string or absent") if v == _absent
+_type_ok(v, "a string or absent") if v == _absent
 
-_type_ok(_, v, "a number >= 0 or absent") if {
+_type_ok(v, "a number >= 0 or absent") if {
 	is_number(v)
 	v >= 0
 }
 
-_type_ok(_, v, "a number >= 0 or absent") if v == _absent
+_type_ok(v, "a number >= 0 or absent") if v == _absent
 
 _shown(v) := "missing" if v == _absent
 
