@@ -189,8 +189,9 @@ func Load(dir string) (*Report, error) {
 		attests: map[string]Attestation{},
 	}
 	err = a.WalkAll(func(n int, e *archive.Entry, input []byte) error {
+		b.r.Records, b.r.LastDigest = n, e.Digest
 		if e.Event != nil {
-			b.event(n, e)
+			b.event(e)
 			return nil
 		}
 		var in map[string]any
@@ -226,7 +227,6 @@ type builder struct {
 func (b *builder) record(n int, e *archive.Entry, in map[string]any) {
 	r := b.r
 	b.entries = append(b.entries, *e)
-	r.Records, r.LastDigest = n, e.Digest
 	if rb, ok := in["runbook"].(map[string]any); ok {
 		b.runbook = rb
 	}
@@ -313,9 +313,8 @@ func (b *builder) record(n int, e *archive.Entry, in map[string]any) {
 
 // event takes in one archived event: its notifications, attestations, hook runs and the
 // launch's recorded outcome.
-func (b *builder) event(n int, e *archive.Entry) {
+func (b *builder) event(e *archive.Entry) {
 	ev := e.Event
-	b.r.Records, b.r.LastDigest = n, e.Digest
 	d := ev.Data
 	switch ev.Type {
 	case archive.EventNotification:
